@@ -1,0 +1,103 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Every target builds in the Swift 6 language mode, so strict concurrency checking is on everywhere.
+let package = Package(
+    name: "llmq",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "llmq", targets: ["llmq"]),
+        .library(name: "LLMQKafka", targets: ["LLMQKafka"]),
+        .library(name: "LLMQCore", targets: ["LLMQCore"]),
+        .library(name: "LLMQProviders", targets: ["LLMQProviders"]),
+        .library(name: "LLMQMockLLM", targets: ["LLMQMockLLM"]),
+        .library(name: "LLMQWorker", targets: ["LLMQWorker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    ],
+    targets: [
+        // librdkafka from the system (Debian: librdkafka-dev), never vendored.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // The only module that calls librdkafka.
+        .target(
+            name: "LLMQKafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The message contract: jobs, chunk events, results, dead-letter headers. No Kafka, no HTTP.
+        .target(name: "LLMQCore"),
+        // SSE parsing, the Provider protocol, OpenAI and ERNIE providers, retry policy, timeouts.
+        .target(
+            name: "LLMQProviders",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The provider stand-in (`llmq mock-llm`): both wire formats, pacing and injected faults.
+        .target(
+            name: "LLMQMockLLM",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Admission, offset tracking, the job runner, the worker service, worker.conf, CLI tools' logic.
+        .target(
+            name: "LLMQWorker",
+            dependencies: [
+                "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // The CLI: parses arguments and wires the pieces above; nothing else.
+        .executableTarget(
+            name: "llmq",
+            dependencies: [
+                "LLMQWorker", "LLMQKafka", "LLMQMockLLM", "LLMQCore", "LLMQProviders",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "LLMQKafkaTests", dependencies: ["LLMQKafka"]),
+        .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore"]),
+        .testTarget(
+            name: "LLMQProvidersTests",
+            dependencies: [
+                "LLMQProviders", "LLMQMockLLM",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .testTarget(
+            name: "LLMQWorkerTests",
+            dependencies: ["LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM"]
+        ),
+    ]
+)

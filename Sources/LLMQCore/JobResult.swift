@@ -1,0 +1,132 @@
+import Foundation
+
+/// The final outcome of one processing of a job, published to the results topic keyed by job id.
+public struct JobResult: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        case succeeded, failed, invalid, expired
+    }
+
+    public struct Usage: Sendable, Hashable, Codable {
+        public var promptTokens: Int
+        public var completionTokens: Int
+        public var totalTokens: Int
+        public init(promptTokens: Int, completionTokens: Int, totalTokens: Int) {
+            self.promptTokens = promptTokens
+            self.completionTokens = completionTokens
+            self.totalTokens = totalTokens
+        }
+        enum CodingKeys: String, CodingKey {
+            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
+        }
+    }
+
+    public struct Timing: Sendable, Hashable, Codable {
+        /// From the job message's timestamp to the start of processing.
+        public var queuedMs: Int?
+        /// From the start of processing to the first delta.
+        public var firstChunkMs: Int?
+        /// From the start of processing to the result.
+        public var totalMs: Int
+        public init(queuedMs: Int?, firstChunkMs: Int?, totalMs: Int) {
+            self.queuedMs = queuedMs
+            self.firstChunkMs = firstChunkMs
+            self.totalMs = totalMs
+        }
+        enum CodingKeys: String, CodingKey { case queuedMs = "queued_ms", firstChunkMs = "first_chunk_ms", totalMs = "total_ms" }
+    }
+
+    public struct ErrorInfo: Sendable, Hashable, Codable {
+        public var kind: String
+        public var message: String
+        public var retryable: Bool
+        public var httpStatus: Int?
+        public init(kind: String, message: String, retryable: Bool, httpStatus: Int? = nil) {
+            self.kind = kind
+            self.message = message
+            self.retryable = retryable
+            self.httpStatus = httpStatus
+        }
+        enum CodingKeys: String, CodingKey { case kind, message, retryable, httpStatus = "http_status" }
+    }
+
+    public struct Source: Sendable, Hashable, Codable {
+        public var topic: String
+        public var partition: Int32
+        public var offset: Int64
+        public init(topic: String, partition: Int32, offset: Int64) {
+            self.topic = topic
+            self.partition = partition
+            self.offset = offset
+        }
+    }
+
+    public var jobID: String?
+    public var status: Status
+    public var text: String
+    public var finishReason: String?
+    public var streamID: String?
+    public var attempts: Int
+    public var model: String?
+    public var provider: String?
+    public var usage: Usage?
+    public var timing: Timing
+    public var error: ErrorInfo?
+    public var metadata: JSONValue?
+    public var source: Source
+    /// The id of the worker process that produced this result.
+    public var worker: String?
+
+    public init(jobID: String?, status: Status, text: String = "", finishReason: String? = nil, streamID: String? = nil,
+                attempts: Int = 0, model: String? = nil, provider: String? = nil, usage: Usage? = nil,
+                timing: Timing, error: ErrorInfo? = nil, metadata: JSONValue? = nil, source: Source, worker: String? = nil) {
+        self.jobID = jobID
+        self.status = status
+        self.text = text
+        self.finishReason = finishReason
+        self.streamID = streamID
+        self.attempts = attempts
+        self.model = model
+        self.provider = provider
+        self.usage = usage
+        self.timing = timing
+        self.error = error
+        self.metadata = metadata
+        self.source = source
+        self.worker = worker
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id", status, text, finishReason = "finish_reason", streamID = "stream_id", attempts, model,
+             provider, usage, timing, error, metadata, source, worker
+    }
+
+    /// Encodes every key, with `null` for absent values, as DESIGN.md shows.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(jobID, forKey: .jobID)
+        try c.encode(status, forKey: .status)
+        try c.encode(text, forKey: .text)
+        try c.encode(finishReason, forKey: .finishReason)
+        try c.encode(streamID, forKey: .streamID)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encode(model, forKey: .model)
+        try c.encode(provider, forKey: .provider)
+        try c.encode(usage, forKey: .usage)
+        try c.encode(timing, forKey: .timing)
+        try c.encode(error, forKey: .error)
+        try c.encode(metadata ?? .object([:]), forKey: .metadata)
+        try c.encode(source, forKey: .source)
+        try c.encodeIfPresent(worker, forKey: .worker)
+    }
+
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain structs of strings and numbers cannot fail.
+        return (try? Array(encoder.encode(self))) ?? []
+    }
+
+    public static func decode(_ bytes: [UInt8]) -> JobResult? {
+        try? JSONDecoder().decode(JobResult.self, from: Data(bytes))
+    }
+}

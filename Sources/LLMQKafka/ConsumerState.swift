@@ -1,0 +1,129 @@
+import CRdKafka
+import Dispatch
+import Logging
+import Synchronization
+
+/// What the consumer's poll thread and its readers share: the assignment, with a generation per
+/// partition so messages fetched under an earlier assignment can be told apart, and the stream.
+final class ConsumerState: Sendable {
+    private struct Assignment {
+        var generations: [TopicPartition: UInt64] = [:]
+        var nextGeneration: UInt64 = 1
+    }
+
+    private let assignmentState = Mutex(Assignment())
+    private let continuation: AsyncStream<ConsumerMessage>.Continuation
+    private let handler: RebalanceHandler?
+
+    init(continuation: AsyncStream<ConsumerMessage>.Continuation, handler: RebalanceHandler?) {
+        self.continuation = continuation
+        self.handler = handler
+    }
+
+    var assignment: Set<TopicPartition> { assignmentState.withLock { Set($0.generations.keys) } }
+
+    func isCurrent(_ message: ConsumerMessage) -> Bool {
+        assignmentState.withLock { $0.generations[message.topicPartition] == message.assignmentGeneration }
+    }
+
+    /// On the poll thread: converts a polled message (or error event) and yields it.
+    func receive(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>, logger: Logger) {
+        let raw = pointer.pointee
+        if raw.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            if raw.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                logger.warning("consumer error", metadata: ["error": "\(KafkaError(code: .consumer, raw.err).message)"])
+            }
+            return
+        }
+        let topic = String(cString: rd_kafka_topic_name(raw.rkt))
+        let tp = TopicPartition(topic, raw.partition)
+        let generation = assignmentState.withLock { $0.generations[tp] ?? 0 }
+        let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? []
+        let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
+        continuation.yield(ConsumerMessage(
+            topic: topic, partition: raw.partition, offset: raw.offset, key: key, value: value,
+            headers: Self.headers(of: pointer),
+            timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp,
+            assignmentGeneration: generation))
+    }
+
+    private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
+        var headers: OpaquePointer?
+        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return [] }
+        var result: [KafkaHeader] = []
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(headers, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+            result.append(KafkaHeader(key: name.map { String(cString: $0) } ?? "", value: bytes))
+            index += 1
+        }
+        return result
+    }
+
+    /// On the poll thread, inside librdkafka's rebalance callback: tells the handler, waits for it,
+    /// then completes the assignment change (committing stored offsets before giving partitions up).
+    func handleRebalance(client: RdKafkaClient, err: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        let rk = client.handle
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        let list = TopicPartitionList.partitions(of: partitions)
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            assignmentState.withLock { state in
+                if !cooperative { state.generations.removeAll() }
+                for tp in list {
+                    state.generations[tp] = state.nextGeneration
+                    state.nextGeneration += 1
+                }
+            }
+            client.logger.info("partitions assigned", metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
+            notify(.assigned(list))
+            if cooperative {
+                if let error = rd_kafka_incremental_assign(rk, partitions) {
+                    client.logger.error("incremental assign failed", metadata: ["error": "\(KafkaError(code: .consumer, consuming: error).message)"])
+                }
+            } else {
+                rd_kafka_assign(rk, partitions)
+            }
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            // Drop messages already fetched for these partitions: from now on they belong to someone else.
+            assignmentState.withLock { state in
+                for tp in list { state.generations[tp] = nil }
+            }
+            client.logger.info("partitions revoked", metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
+            notify(.revoked(list))
+            let commitErr = rd_kafka_commit(rk, nil, 0)
+            if commitErr != RD_KAFKA_RESP_ERR_NO_ERROR && commitErr != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                client.logger.warning("commit on revoke failed", metadata: ["error": "\(KafkaError(code: .commit, commitErr).message)"])
+            }
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(rk, partitions) {
+                    client.logger.error("incremental unassign failed", metadata: ["error": "\(KafkaError(code: .consumer, consuming: error).message)"])
+                }
+            } else {
+                rd_kafka_assign(rk, nil)
+            }
+        default:
+            client.logger.error("rebalance error", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
+            assignmentState.withLock { $0.generations.removeAll() }
+            rd_kafka_assign(rk, nil)
+        }
+    }
+
+    /// Runs the async handler and blocks the poll thread (never a cooperative thread) until it returns.
+    private func notify(_ event: RebalanceEvent) {
+        guard let handler else { return }
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await handler(event)
+            done.signal()
+        }
+        done.wait()
+    }
+
+    func finish() { continuation.finish() }
+}

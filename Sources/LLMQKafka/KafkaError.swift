@@ -1,0 +1,65 @@
+import CRdKafka
+
+/// An error from the Kafka layer: a stable `code` usable as a metric label, plus librdkafka's own words.
+public struct KafkaError: Error, Sendable, CustomStringConvertible, Hashable {
+    /// Stable, low-cardinality classification of where the error came from.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// A configuration property was rejected by librdkafka.
+        public static let configuration = Code("configuration")
+        /// A client handle could not be created.
+        public static let clientCreation = Code("client_creation")
+        /// `produce` was refused before the message reached librdkafka's queue.
+        public static let produce = Code("produce")
+        /// The broker did not acknowledge a message (delivery report carried an error).
+        public static let delivery = Code("delivery")
+        /// Subscribing, assigning, pausing or storing offsets failed.
+        public static let consumer = Code("consumer")
+        /// An offset commit failed.
+        public static let commit = Code("commit")
+        /// A flush did not finish within its timeout.
+        public static let flushTimeout = Code("flush_timeout")
+        /// librdkafka reported a fatal error: the client must be recreated.
+        public static let fatal = Code("fatal")
+        /// The mock cluster refused an operation.
+        public static let mockCluster = Code("mock_cluster")
+        /// The client was already closed.
+        public static let closed = Code("closed")
+    }
+
+    public var code: Code
+    /// librdkafka's error code (`rd_kafka_resp_err_t`), when there is one.
+    public var rdError: Int32?
+    /// librdkafka's message. Never contains configuration values.
+    public var message: String
+
+    public init(code: Code, rdError: Int32? = nil, message: String) {
+        self.code = code
+        self.rdError = rdError
+        self.message = message
+    }
+
+    init(code: Code, _ err: rd_kafka_resp_err_t) {
+        self.code = code
+        self.rdError = err.rawValue
+        self.message = "\(String(cString: rd_kafka_err2name(err))): \(String(cString: rd_kafka_err2str(err)))"
+    }
+
+    /// Takes ownership of an `rd_kafka_error_t` and destroys it.
+    init(code: Code, consuming error: OpaquePointer) {
+        self.code = code
+        self.rdError = rd_kafka_error_code(error).rawValue
+        self.message = "\(String(cString: rd_kafka_error_name(error))): \(String(cString: rd_kafka_error_string(error)))"
+        rd_kafka_error_destroy(error)
+    }
+
+    /// librdkafka's symbolic name of `rdError`, e.g. `_MSG_TIMED_OUT`.
+    public var rdErrorName: String? {
+        rdError.map { String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(rawValue: $0))) }
+    }
+
+    public var description: String { "kafka \(code): \(message)" }
+}

@@ -1,0 +1,168 @@
+import CRdKafka
+import Logging
+
+/// Receives the outcome of one produced message. Called on the producer's poll thread: return quickly.
+public protocol DeliveryHandler: AnyObject, Sendable {
+    func deliveryCompleted(_ result: Result<DeliveryReport, KafkaError>)
+}
+
+/// An idempotent Kafka producer (`enable.idempotence=true`, `acks=all` unless configured otherwise).
+///
+/// Delivery reports are served by a dedicated poll thread. `send` waits for the broker's
+/// acknowledgement; `produce(_:handler:)` keeps any number of messages in flight and reports each
+/// outcome to its handler.
+public final class KafkaProducer: Sendable {
+    private let client: RdKafkaClient
+    private let pollThread: PollThread
+
+    public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.producer")) throws {
+        var config = config
+        config.setDefault("enable.idempotence", "true")
+        config.setDefault("acks", "all")
+        let client = try RdKafkaClient(kind: .producer, config: config, logger: logger) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+                guard let message else { return }
+                KafkaProducer.deliver(message)
+            }
+        }
+        self.client = client
+        pollThread = PollThread(name: "llmq-producer-poll") { shouldStop in
+            while !shouldStop() {
+                rd_kafka_poll(client.handle, 100)
+            }
+        }
+    }
+
+    /// Routes a delivery report to the handler that was passed as the message's opaque.
+    private static func deliver(_ message: UnsafePointer<rd_kafka_message_t>) {
+        guard let opaque = message.pointee._private else { return }
+        let handler = Unmanaged<AnyObject>.fromOpaque(opaque).takeRetainedValue() as! any DeliveryHandler
+        if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            handler.deliveryCompleted(.success(DeliveryReport(partition: message.pointee.partition, offset: message.pointee.offset)))
+        } else {
+            handler.deliveryCompleted(.failure(KafkaError(code: .delivery, message.pointee.err)))
+        }
+    }
+
+    /// A fatal error (for example an idempotence violation); once set the producer must be recreated.
+    public var fatalError: KafkaError? { client.fatalError }
+
+    /// Enqueues a message without waiting; its outcome goes to `handler`.
+    /// Throws at once when librdkafka refuses it (for example `_QUEUE_FULL`, `rdError` tells).
+    public func produceNow(_ message: OutgoingMessage, handler: (any DeliveryHandler)?) throws {
+        let opaque = handler.map { Unmanaged<AnyObject>.passRetained($0).toOpaque() }
+        var headers: OpaquePointer? = nil
+        if !message.headers.isEmpty {
+            headers = rd_kafka_headers_new(message.headers.count)
+            for header in message.headers {
+                if let value = header.value {
+                    value.withUnsafeBytes { _ = rd_kafka_header_add(headers, header.key, -1, $0.baseAddress, $0.count) }
+                } else {
+                    _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
+                }
+            }
+        }
+        let error: OpaquePointer? = message.topic.withCString { topic in
+            message.value.withUnsafeBytes { value in
+                withOptionalBytes(message.key) { key in
+                    var args: [rd_kafka_vu_t] = []
+                    args.reserveCapacity(7)
+                    args.append(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_TOPIC, u: .init(cstr: topic)))
+                    args.append(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_VALUE, u: .init(mem: .init(ptr: UnsafeMutableRawPointer(mutating: value.baseAddress), size: value.count))))
+                    args.append(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_MSGFLAGS, u: .init(i: RD_KAFKA_MSG_F_COPY)))
+                    if let key {
+                        args.append(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_KEY, u: .init(mem: .init(ptr: UnsafeMutableRawPointer(mutating: key.baseAddress), size: key.count))))
+                    }
+                    if let partition = message.partition {
+                        args.append(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_PARTITION, u: .init(i32: partition)))
+                    }
+                    if let opaque {
+                        args.append(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_OPAQUE, u: .init(ptr: opaque)))
+                    }
+                    if let headers {
+                        args.append(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_HEADERS, u: .init(headers: headers)))
+                    }
+                    return rd_kafka_produceva(client.handle, args, args.count)
+                }
+            }
+        }
+        if let error {
+            // On failure nothing was taken over: release the handler and the headers ourselves.
+            if let opaque { Unmanaged<AnyObject>.fromOpaque(opaque).release() }
+            if let headers { rd_kafka_headers_destroy(headers) }
+            throw KafkaError(code: .produce, consuming: error)
+        }
+    }
+
+    /// Enqueues a message, waiting (without blocking a thread) while librdkafka's queue is full.
+    public func produce(_ message: OutgoingMessage, handler: (any DeliveryHandler)?) async throws {
+        var backoff: Duration = .microseconds(200)
+        while true {
+            do {
+                return try produceNow(message, handler: handler)
+            } catch let error as KafkaError where error.rdError == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue {
+                try await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .milliseconds(50))
+            }
+        }
+    }
+
+    /// Produces a message and returns once the broker has acknowledged it; throws the delivery error otherwise.
+    @discardableResult
+    public func send(_ message: OutgoingMessage) async throws -> DeliveryReport {
+        try await withCheckedThrowingContinuation { continuation in
+            let handler = ContinuationDeliveryHandler(continuation)
+            Task {
+                do { try await self.produce(message, handler: handler) } catch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// Waits until every queued message has a delivery report, or throws `flushTimeout`.
+    public func flush(timeout: Duration) async throws {
+        let handle = ProducerHandle(client)
+        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let err = await runBlocking { rd_kafka_flush(handle.client.handle, ms) }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(code: .flushTimeout, err)
+        }
+    }
+
+    /// Messages (and requests) still waiting for a delivery report.
+    public var outstandingCount: Int { Int(rd_kafka_outq_len(client.handle)) }
+
+    /// Flushes up to `timeout`, fails whatever is left (each handler gets `_PURGE_QUEUE`/`_PURGE_INFLIGHT`),
+    /// and stops the poll thread. The producer cannot be used afterwards.
+    public func close(timeout: Duration = .seconds(10)) async {
+        do {
+            try await flush(timeout: timeout)
+        } catch {
+            client.logger.warning("producer flush timed out; purging undelivered messages", metadata: ["outstanding": "\(outstandingCount)"])
+            rd_kafka_purge(client.handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+            try? await flush(timeout: .seconds(1))
+        }
+        pollThread.requestStop()
+        await pollThread.join()
+    }
+}
+
+/// Lets a producer's client cross into a blocking closure. Safe: librdkafka handles are thread-safe.
+private struct ProducerHandle: @unchecked Sendable {
+    let client: RdKafkaClient
+    init(_ client: RdKafkaClient) { self.client = client }
+}
+
+/// Resumes a continuation with a message's outcome (used by `send`).
+private final class ContinuationDeliveryHandler: DeliveryHandler {
+    let continuation: CheckedContinuation<DeliveryReport, any Error>
+    init(_ continuation: CheckedContinuation<DeliveryReport, any Error>) { self.continuation = continuation }
+    func deliveryCompleted(_ result: Result<DeliveryReport, KafkaError>) {
+        continuation.resume(with: result.mapError { $0 as any Error })
+    }
+}
+
+@inline(__always)
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}

@@ -1,0 +1,99 @@
+import NIOCore
+import Synchronization
+
+/// Enforces the connect / first-chunk / idle / total limits of one call.
+///
+/// The body-reading loop only stores a timestamp per chunk (one atomic store): no timer is
+/// re-armed per chunk and nothing is allocated. The watchdog task wakes at the earliest deadline
+/// that could apply, re-reads the state, and either sleeps again or throws the matching error.
+final class CallWatchdog: Sendable {
+    enum Phase: Int {
+        /// Waiting for the connection (until AsyncHTTPClient pulls the request body or a response head arrives).
+        case connecting = 0
+        /// Request sent, waiting for the first event.
+        case awaitingFirstEvent = 1
+        /// Events are flowing; only the idle gap and the total limit apply.
+        case streaming = 2
+        /// Non-streaming call after connecting: only the total limit applies.
+        case awaitingWholeBody = 3
+    }
+
+    private let start: UInt64
+    private let timeouts: Timeouts
+    private let streaming: Bool
+    private let phase = Atomic<Int>(Phase.connecting.rawValue)
+    /// When the current phase began, or the last body chunk arrived while streaming (uptime ns).
+    private let mark: Atomic<UInt64>
+
+    init(timeouts: Timeouts, streaming: Bool, start: NIODeadline = .now()) {
+        self.start = start.uptimeNanoseconds
+        self.timeouts = timeouts
+        self.streaming = streaming
+        self.mark = Atomic(start.uptimeNanoseconds)
+    }
+
+    /// The deadline to hand to AsyncHTTPClient, so it also enforces the total limit itself.
+    var totalDeadline: NIODeadline {
+        .uptimeNanoseconds(Self.adding(self.start, self.timeouts.total))
+    }
+
+    var currentPhase: Phase { Phase(rawValue: self.phase.load(ordering: .relaxed)) ?? .connecting }
+
+    /// The connection is up (the request body is being pulled, or a response head arrived).
+    func connected() {
+        let next: Phase = self.streaming ? .awaitingFirstEvent : .awaitingWholeBody
+        self.mark.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+        _ = self.phase.compareExchange(expected: Phase.connecting.rawValue, desired: next.rawValue, ordering: .relaxed)
+    }
+
+    /// The first server-sent event arrived.
+    func firstEvent() {
+        self.mark.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+        self.phase.store(Phase.streaming.rawValue, ordering: .relaxed)
+    }
+
+    /// A body chunk arrived: resets the idle clock.
+    @inline(__always)
+    func bodyChunk() {
+        self.mark.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+    }
+
+    /// Sleeps until a limit is exceeded, then throws its `ProviderError`. Returns when cancelled.
+    func run() async throws {
+        while true {
+            let (deadline, code, limit) = self.nextDeadline()
+            let now = NIODeadline.now().uptimeNanoseconds
+            if now >= deadline {
+                throw ProviderError(code: code, message: "no progress within \(limit)")
+            }
+            do {
+                try await Task.sleep(nanoseconds: deadline - now)
+            } catch {
+                return
+            }
+        }
+    }
+
+    private func nextDeadline() -> (UInt64, ProviderError.Code, Duration) {
+        let total = Self.adding(self.start, self.timeouts.total)
+        let mark = self.mark.load(ordering: .relaxed)
+        let phaseDeadline: (UInt64, ProviderError.Code, Duration)?
+        switch self.currentPhase {
+        case .connecting:
+            phaseDeadline = (Self.adding(self.start, self.timeouts.connect), .timeoutConnect, self.timeouts.connect)
+        case .awaitingFirstEvent:
+            phaseDeadline = (Self.adding(mark, self.timeouts.firstChunk), .timeoutFirstChunk, self.timeouts.firstChunk)
+        case .streaming:
+            phaseDeadline = (Self.adding(mark, self.timeouts.idle), .timeoutIdle, self.timeouts.idle)
+        case .awaitingWholeBody:
+            phaseDeadline = nil
+        }
+        if let phaseDeadline, phaseDeadline.0 < total { return phaseDeadline }
+        return (total, .timeoutTotal, self.timeouts.total)
+    }
+
+    private static func adding(_ base: UInt64, _ duration: Duration) -> UInt64 {
+        let (sum, overflow) = base.addingReportingOverflow(UInt64(duration.nanoseconds))
+        return overflow ? .max : sum
+    }
+}

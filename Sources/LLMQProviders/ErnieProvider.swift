@@ -1,0 +1,225 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Baidu ERNIE Bot v1 (`POST {base_url}/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{model}?access_token=...`).
+///
+/// ERNIE reports errors as HTTP 200 with `error_code`, also in the middle of a stream, so every
+/// event is checked. Invalid/expired tokens (110/111) are refreshed and the call retried once
+/// (only when the token came from AK/SK and no text was delivered yet).
+public struct ErnieProvider: Provider {
+    /// How the provider authenticates.
+    public enum Credentials: Sendable {
+        /// API key (AK) and secret key (SK): tokens are fetched, cached and refreshed.
+        case keys(apiKey: String, secretKey: String)
+        /// A ready access token; a 110/111 answer is then final.
+        case accessToken(String)
+    }
+
+    public let name: String
+    private let baseURL: String
+    private let model: String
+    private let credentials: Credentials
+    private let client: HTTPClient
+    private let logger: Logger
+    private let tokens: ErnieTokenStore?
+
+    /// - Parameters:
+    ///   - httpClient: the process-wide client; the provider never shuts it down.
+    ///   - baseURL: e.g. `https://aip.baidubce.com`.
+    ///   - model: the endpoint name used when the request names none, e.g. "completions", "completions_pro". Default: "completions".
+    public init(
+        httpClient: HTTPClient,
+        baseURL: String,
+        credentials: Credentials,
+        model: String? = nil,
+        name: String = "ernie",
+        logger: Logger = Logger(label: "llmq.provider.ernie")
+    ) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.model = model ?? "completions"
+        self.credentials = credentials
+        self.client = httpClient
+        self.logger = logger
+        self.name = name
+        if case .keys(let apiKey, let secretKey) = credentials {
+            self.tokens = ErnieTokenStore(client: httpClient, baseURL: base, apiKey: apiKey, secretKey: secretKey)
+        } else {
+            self.tokens = nil
+        }
+    }
+
+    public func complete(
+        _ request: ProviderRequest,
+        timeouts: Timeouts,
+        onDelta: (String) async throws -> Void
+    ) async throws -> ProviderCompletion {
+        let body: ByteBuffer
+        do {
+            body = try JSONCoding.encode(ErnieWire.Request(request))
+        } catch {
+            throw ProviderError(code: .badRequest, message: "cannot encode the request: \(error)")
+        }
+        var refreshed = false
+        while true {
+            let token = try await self.accessToken(timeouts: timeouts)
+            var delivered = false
+            do {
+                return try await self.attempt(request, body: body, token: token, timeouts: timeouts) { text in
+                    delivered = true
+                    try await onDelta(text)
+                }
+            } catch let error as ProviderError where ErnieWire.isTokenError(error.providerCode) && !refreshed && !delivered {
+                guard let tokens = self.tokens else { throw error }
+                self.logger.debug("ERNIE access token rejected, refreshing", metadata: ["error_code": "\(error.providerCode ?? 0)"])
+                await tokens.invalidate(token)
+                refreshed = true
+            }
+        }
+    }
+
+    private func accessToken(timeouts: Timeouts) async throws -> String {
+        switch self.credentials {
+        case .accessToken(let token):
+            return token
+        case .keys:
+            do {
+                return try await self.tokens!.token(timeout: timeouts.total)
+            } catch let error as ProviderError {
+                throw error
+            } catch {
+                throw ProviderError(code: .cancelled, message: "cancelled while fetching the access token")
+            }
+        }
+    }
+
+    private func secrets(token: String) -> Secrets {
+        switch self.credentials {
+        case .keys(let apiKey, let secretKey): Secrets([apiKey, secretKey, token])
+        case .accessToken: Secrets([token])
+        }
+    }
+
+    private func attempt(
+        _ request: ProviderRequest,
+        body: ByteBuffer,
+        token: String,
+        timeouts: Timeouts,
+        onDelta: (String) async throws -> Void
+    ) async throws -> ProviderCompletion {
+        let model = request.model ?? self.model
+        // This URL holds the token: it goes to AsyncHTTPClient and nowhere else (no logs, no errors).
+        var httpRequest = HTTPClientRequest(url: "\(self.baseURL)/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/\(model)?access_token=\(token)")
+        httpRequest.method = .POST
+        httpRequest.headers.add(name: "content-type", value: "application/json")
+        let secrets = self.secrets(token: token)
+        let http = HTTPCall(client: self.client, secrets: secrets, logger: self.logger)
+        return try await http.perform(httpRequest, body: body, timeouts: timeouts, streaming: request.stream) { response, watchdog in
+            guard response.status == .ok else {
+                let errorBody = try await HTTPCall.collect(response, limit: 64 * 1024)
+                if let event = try? JSONCoding.decode(ErnieWire.Event.self, from: errorBody, using: JSONDecoder()),
+                    let code = event.error_code, code != 0
+                {
+                    var error = ErnieWire.error(code: code, message: event.error_msg, secrets: secrets, partialUsage: nil)
+                    error.httpStatus = Int(response.status.code)
+                    throw error
+                }
+                throw OpenAIWire.statusError(status: Int(response.status.code), headers: response.headers, body: errorBody, secrets: secrets)
+            }
+            let contentType = response.headers.first(name: "content-type") ?? ""
+            if request.stream, contentType.contains("text/event-stream") {
+                return try await Self.readStream(response, model: model, watchdog: watchdog, secrets: secrets, onDelta: onDelta)
+            }
+            // Non-streaming, or an error sent as plain JSON before any stream began.
+            let whole = try await HTTPCall.collect(response)
+            return try await Self.readWhole(whole, model: model, secrets: secrets, onDelta: onDelta)
+        }
+    }
+
+    /// The hot path: body chunks -> SSE events -> `onDelta`, every event checked for `error_code`.
+    private static func readStream(
+        _ response: HTTPClientResponse,
+        model: String,
+        watchdog: CallWatchdog,
+        secrets: Secrets,
+        onDelta: (String) async throws -> Void
+    ) async throws -> ProviderCompletion {
+        let decoder = JSONDecoder()
+        var parser = SSEParser()
+        var sawEvent = false
+        var completion = ProviderCompletion(model: model)
+        var ended = false
+        for try await chunk in response.body {
+            watchdog.bodyChunk()
+            parser.append(chunk)
+            while let event = parser.next() {
+                if !sawEvent {
+                    sawEvent = true
+                    watchdog.firstEvent()
+                }
+                let decoded: ErnieWire.Event
+                do {
+                    decoded = try JSONCoding.decode(ErnieWire.Event.self, from: event.data, using: decoder)
+                } catch {
+                    throw ProviderError(code: .malformedEvent, message: "undecodable event: \(secrets.snippet(event.data))", partialUsage: completion.usage)
+                }
+                if try await Self.apply(decoded, to: &completion, secrets: secrets, onDelta: onDelta) {
+                    ended = true
+                }
+            }
+        }
+        guard ended else {
+            throw ProviderError(code: .streamInterrupted, message: "the stream ended without is_end", partialUsage: completion.usage)
+        }
+        return completion
+    }
+
+    private static func readWhole(
+        _ body: ByteBuffer,
+        model: String,
+        secrets: Secrets,
+        onDelta: (String) async throws -> Void
+    ) async throws -> ProviderCompletion {
+        let decoded: ErnieWire.Event
+        do {
+            decoded = try JSONCoding.decode(ErnieWire.Event.self, from: body, using: JSONDecoder())
+        } catch {
+            throw ProviderError(code: .malformedEvent, message: "undecodable response: \(secrets.snippet(body))")
+        }
+        var completion = ProviderCompletion(model: model)
+        var whole = decoded
+        whole.is_end = true  // a non-streamed response is its own end
+        _ = try await Self.apply(whole, to: &completion, secrets: secrets, onDelta: onDelta)
+        return completion
+    }
+
+    /// Applies one event; returns true when it was the last one.
+    private static func apply(
+        _ event: ErnieWire.Event,
+        to completion: inout ProviderCompletion,
+        secrets: Secrets,
+        onDelta: (String) async throws -> Void
+    ) async throws -> Bool {
+        if let code = event.error_code, code != 0 {
+            throw ErnieWire.error(code: code, message: event.error_msg, secrets: secrets, partialUsage: completion.usage)
+        }
+        if let usage = event.usage { completion.usage = usage.tokenUsage }
+        if let text = event.result, !text.isEmpty {
+            do { try await onDelta(text) } catch { throw HTTPCall.DeltaFailure(underlying: error) }
+        }
+        let filtered = event.need_clear_history == true || event.ban_round != nil
+        if event.is_end == true || filtered {
+            completion.finishReason = ErnieWire.finishReason(event, filtered: filtered)
+            return true
+        }
+        return false
+    }
+}

@@ -1,0 +1,147 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The OpenAI chat-completions wire format (`POST {base_url}/v1/chat/completions`), which also
+/// serves every compatible server and the built-in mock.
+public struct OpenAIProvider: Provider {
+    public let name: String
+    private let url: String
+    private let apiKey: String?
+    private let model: String?
+    private let http: HTTPCall
+
+    /// - Parameters:
+    ///   - httpClient: the process-wide client; the provider never shuts it down.
+    ///   - baseURL: e.g. `https://api.openai.com` (no `/v1`).
+    ///   - apiKey: sent as a Bearer token; nil sends no Authorization header.
+    ///   - model: used when the request names none.
+    ///   - name: "openai" or "mock".
+    public init(
+        httpClient: HTTPClient,
+        baseURL: String,
+        apiKey: String?,
+        model: String? = nil,
+        name: String = "openai",
+        logger: Logger = Logger(label: "llmq.provider.openai")
+    ) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.url = base + "/v1/chat/completions"
+        self.apiKey = apiKey
+        self.model = model
+        self.name = name
+        self.http = HTTPCall(client: httpClient, secrets: Secrets([apiKey]), logger: logger)
+    }
+
+    public func complete(
+        _ request: ProviderRequest,
+        timeouts: Timeouts,
+        onDelta: (String) async throws -> Void
+    ) async throws -> ProviderCompletion {
+        let body: ByteBuffer
+        do {
+            body = try JSONCoding.encode(OpenAIWire.Request(request, defaultModel: self.model))
+        } catch {
+            throw ProviderError(code: .badRequest, message: "cannot encode the request: \(error)")
+        }
+        var httpRequest = HTTPClientRequest(url: self.url)
+        httpRequest.method = .POST
+        httpRequest.headers.add(name: "content-type", value: "application/json")
+        httpRequest.headers.add(name: "accept", value: request.stream ? "text/event-stream" : "application/json")
+        if let apiKey { httpRequest.headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+
+        let secrets = self.http.secrets
+        return try await self.http.perform(httpRequest, body: body, timeouts: timeouts, streaming: request.stream) { response, watchdog in
+            guard response.status == .ok else {
+                let errorBody = try await HTTPCall.collect(response, limit: 64 * 1024)
+                throw OpenAIWire.statusError(status: Int(response.status.code), headers: response.headers, body: errorBody, secrets: secrets)
+            }
+            let contentType = response.headers.first(name: "content-type") ?? ""
+            if request.stream, contentType.contains("text/event-stream") {
+                return try await Self.readStream(response, watchdog: watchdog, secrets: secrets, onDelta: onDelta)
+            }
+            // Non-streaming, or a server that ignored `stream: true`: one JSON document.
+            let whole = try await HTTPCall.collect(response)
+            return try await Self.readWhole(whole, secrets: secrets, onDelta: onDelta)
+        }
+    }
+
+    /// The hot path: body chunks -> SSE events -> `onDelta`, with no intermediate stream.
+    private static func readStream(
+        _ response: HTTPClientResponse,
+        watchdog: CallWatchdog,
+        secrets: Secrets,
+        onDelta: (String) async throws -> Void
+    ) async throws -> ProviderCompletion {
+        let decoder = JSONDecoder()
+        var parser = SSEParser()
+        var sawEvent = false
+        var done = false
+        var completion = ProviderCompletion()
+        for try await chunk in response.body {
+            watchdog.bodyChunk()
+            parser.append(chunk)
+            while let event = parser.next() {
+                if !sawEvent {
+                    sawEvent = true
+                    watchdog.firstEvent()
+                }
+                if event.data == "[DONE]" {
+                    done = true
+                    continue
+                }
+                let decoded: OpenAIWire.Chunk
+                do {
+                    decoded = try JSONCoding.decode(OpenAIWire.Chunk.self, from: event.data, using: decoder)
+                } catch {
+                    throw ProviderError(
+                        code: .malformedEvent,
+                        message: "undecodable event: \(secrets.snippet(event.data))",
+                        partialUsage: completion.usage
+                    )
+                }
+                if let error = decoded.error {
+                    throw OpenAIWire.streamError(error, secrets: secrets, partialUsage: completion.usage)
+                }
+                if let model = decoded.model { completion.model = model }
+                if let usage = decoded.usage { completion.usage = usage.tokenUsage }
+                if let choice = decoded.choices?.first {
+                    if let reason = choice.finish_reason { completion.finishReason = reason }
+                    if let text = choice.delta?.content, !text.isEmpty {
+                        do { try await onDelta(text) } catch { throw HTTPCall.DeltaFailure(underlying: error) }
+                    }
+                }
+            }
+        }
+        guard done || completion.finishReason != nil else {
+            throw ProviderError(code: .streamInterrupted, message: "the stream ended without [DONE] or a finish_reason", partialUsage: completion.usage)
+        }
+        return completion
+    }
+
+    private static func readWhole(_ body: ByteBuffer, secrets: Secrets, onDelta: (String) async throws -> Void) async throws -> ProviderCompletion {
+        let decoded: OpenAIWire.Chunk
+        do {
+            decoded = try JSONCoding.decode(OpenAIWire.Chunk.self, from: body, using: JSONDecoder())
+        } catch {
+            throw ProviderError(code: .malformedEvent, message: "undecodable response: \(secrets.snippet(body))")
+        }
+        if let error = decoded.error {
+            throw OpenAIWire.streamError(error, secrets: secrets, partialUsage: nil)
+        }
+        guard let choice = decoded.choices?.first else {
+            throw ProviderError(code: .malformedEvent, message: "the response has no choices")
+        }
+        if let text = choice.message?.content, !text.isEmpty {
+            do { try await onDelta(text) } catch { throw HTTPCall.DeltaFailure(underlying: error) }
+        }
+        return ProviderCompletion(finishReason: choice.finish_reason, usage: decoded.usage?.tokenUsage, model: decoded.model)
+    }
+}

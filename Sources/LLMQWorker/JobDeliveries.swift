@@ -1,0 +1,49 @@
+import LLMQKafka
+import Synchronization
+
+/// Counts one job's messages awaiting the broker's acknowledgement, so the result is produced only
+/// after every chunk event of the attempt is acknowledged, and the offset only after the result is.
+final class JobDeliveries: DeliveryHandler {
+    private struct State {
+        var pending = 0
+        var firstError: KafkaError?
+        var waiter: CheckedContinuation<KafkaError?, Never>?
+    }
+    private let state = Mutex(State())
+
+    /// Call before handing a message to the producer.
+    func willProduce() { state.withLock { $0.pending += 1 } }
+
+    /// Call when the producer refused the message (it will get no delivery report).
+    func produceRefused(_ error: KafkaError) { complete(error) }
+
+    func deliveryCompleted(_ result: Result<DeliveryReport, KafkaError>) {
+        if case .failure(let error) = result { complete(error) } else { complete(nil) }
+    }
+
+    private func complete(_ error: KafkaError?) {
+        let waiter = state.withLock { state -> (CheckedContinuation<KafkaError?, Never>, KafkaError?)? in
+            state.pending -= 1
+            if state.firstError == nil, let error { state.firstError = error }
+            guard state.pending == 0, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return (waiter, state.firstError)
+        }
+        if let (continuation, error) = waiter { continuation.resume(returning: error) }
+    }
+
+    /// Waits (also when cancelled: acknowledgements come soon) until nothing is pending; returns the first error.
+    func waitForAll() async -> KafkaError? {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> KafkaError?? in
+                if state.pending == 0 { return .some(state.firstError) }
+                state.waiter = continuation
+                return .none
+            }
+            if case .some(let error) = ready { continuation.resume(returning: error) }
+        }
+    }
+
+    /// Forgets errors already reported (a new attempt starts clean).
+    func resetError() { state.withLock { $0.firstError = nil } }
+}

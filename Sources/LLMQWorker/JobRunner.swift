@@ -1,0 +1,245 @@
+import Foundation
+import LLMQCore
+import LLMQKafka
+import LLMQProviders
+import Logging
+import Synchronization
+
+/// Takes one job message to its end: validation, provider calls with retries (one chunk stream per
+/// call), then the result (and a dead-letter copy for failed and invalid jobs), acknowledged by the broker.
+public final class JobRunner: Sendable {
+    let configuration: WorkerConfiguration
+    let producer: KafkaProducer
+    let provider: any Provider
+    let metrics: WorkerMetrics
+    let workerID: String
+    let logger: Logger
+    let retryRunner: RetryRunner
+    private let parser: JobParser
+    private let streamCounter = Atomic<UInt64>(0)
+
+    public init(configuration: WorkerConfiguration, producer: KafkaProducer, provider: any Provider,
+                metrics: WorkerMetrics, workerID: String, logger: Logger,
+                retryRunner: RetryRunner? = nil) {
+        self.configuration = configuration
+        self.producer = producer
+        self.provider = provider
+        self.metrics = metrics
+        self.workerID = workerID
+        self.logger = logger
+        self.retryRunner = retryRunner ?? RetryRunner(policy: configuration.retry)
+        parser = JobParser(maxJobBytes: configuration.maxJobBytes)
+    }
+
+    /// Processes the job. Returns once its result is acknowledged by the broker.
+    /// Throws `CancellationError` when cancelled before a result was produced (no result: the job
+    /// will be redelivered), or `ResultDeliveryError` when the result could not be delivered.
+    public func process(_ message: ConsumerMessage) async throws {
+        let started = ContinuousClock.now
+        let wallStart = Date()
+        let queuedMs = message.timestampMs.map { max(0, Int(wallStart.timeIntervalSince1970 * 1000) - Int($0)) }
+        let source = JobResult.Source(topic: message.topic, partition: message.partition, offset: message.offset)
+        var logger = self.logger
+        logger[metadataKey: LogKeys.partition] = "\(message.partition)"
+        logger[metadataKey: LogKeys.offset] = "\(message.offset)"
+
+        let job: Job
+        switch parser.parse(message.value) {
+        case .failure(let invalid):
+            if let id = invalid.jobID { logger[metadataKey: LogKeys.jobID] = "\(id)" }
+            logger.warning("invalid job", metadata: [LogKeys.errorKind: "\(invalid.kind)", LogKeys.error: "\(invalid.message)"])
+            let result = JobResult(
+                jobID: invalid.jobID, status: .invalid, timing: .init(queuedMs: queuedMs, firstChunkMs: nil, totalMs: elapsedMs(since: started)),
+                error: .init(kind: invalid.kind, message: invalid.message, retryable: false), source: source, worker: workerID)
+            try await publishFinal(result, for: message, deadLetter: true, logger: logger)
+            return
+        case .success(let parsed):
+            job = parsed
+        }
+        logger[metadataKey: LogKeys.jobID] = "\(job.id)"
+
+        var outcome = JobOutcome()
+        let status: JobResult.Status
+        var errorInfo: JobResult.ErrorInfo?
+        do {
+            if let deadline = job.deadline, deadline <= Date() { throw DeadlineExceeded() }
+            let completion = try await retryRunner.run({ attempt in
+                try await self.attempt(job, number: attempt, message: message, outcome: &outcome, started: started, logger: logger)
+            }, onRetry: { attempt, error, delay in
+                self.metrics.retry(kind: error.code.rawValue)
+                logger.info("retrying", metadata: [LogKeys.attempt: "\(attempt)", LogKeys.errorKind: "\(error.code)",
+                                                   "delay_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+            })
+            outcome.finishReason = completion.finishReason
+            outcome.model = completion.model ?? outcome.model
+            status = .succeeded
+        } catch is DeadlineExceeded {
+            status = .expired
+            errorInfo = .init(kind: "deadline_exceeded", message: "the job's deadline passed", retryable: false)
+        } catch let error as ProviderError where error.code == .cancelled || Task.isCancelled {
+            logger.info("job cancelled; it will be redelivered")
+            throw CancellationError()
+        } catch is CancellationError {
+            logger.info("job cancelled; it will be redelivered")
+            throw CancellationError()
+        } catch let error as ProviderError {
+            status = .failed
+            errorInfo = .init(kind: error.code.rawValue, message: error.message, retryable: error.isRetryable, httpStatus: error.httpStatus)
+        } catch let error as KafkaError {
+            status = .failed
+            errorInfo = .init(kind: "kafka_\(error.code.rawValue)", message: error.message, retryable: true)
+        }
+
+        let result = JobResult(
+            jobID: job.id, status: status, text: status == .succeeded ? outcome.text : "",
+            finishReason: outcome.finishReason, streamID: outcome.streamID, attempts: outcome.attempts,
+            model: outcome.model ?? job.model ?? configuration.providerModel, provider: provider.name,
+            usage: outcome.usage.map { .init(promptTokens: $0.promptTokens, completionTokens: $0.completionTokens, totalTokens: $0.totalTokens) },
+            timing: .init(queuedMs: queuedMs, firstChunkMs: outcome.firstChunkMs, totalMs: elapsedMs(since: started)),
+            error: errorInfo, metadata: job.metadata, source: source, worker: workerID)
+        if status != .succeeded {
+            logger.warning("job \(status.rawValue)", metadata: [LogKeys.errorKind: "\(errorInfo?.kind ?? "")", LogKeys.error: "\(errorInfo?.message ?? "")"])
+        }
+        try await publishFinal(result, for: message, deadLetter: status == .failed, logger: logger)
+        if let firstChunkMs = outcome.firstChunkMs { metrics.firstChunk.recordMilliseconds(firstChunkMs) }
+    }
+
+    /// One provider call as one chunk stream.
+    private func attempt(_ job: Job, number: Int, message: ConsumerMessage, outcome: inout JobOutcome,
+                         started: ContinuousClock.Instant, logger: Logger) async throws -> ProviderCompletion {
+        var logger = logger
+        let streamID = "\(workerID)-\(message.partition)-\(message.offset)-\(streamCounter.add(1, ordering: .relaxed).newValue)"
+        logger[metadataKey: LogKeys.attempt] = "\(number)"
+        logger[metadataKey: LogKeys.streamID] = "\(streamID)"
+        outcome.attempts = number
+        outcome.streamID = streamID
+        outcome.text = ""
+        let deliveries = JobDeliveries()
+        var stream = ChunkStream(producer: producer, topic: configuration.chunksTopic, key: Array(job.id.utf8), jobID: job.id,
+                                 streamID: streamID, attempt: number, deliveries: deliveries, metrics: metrics)
+        var timeouts = configuration.timeouts
+        if let deadline = job.deadline {
+            // The deadline caps the whole call; reaching it makes the job `expired`, not `failed`.
+            timeouts.total = min(timeouts.total, .milliseconds(max(1, Int(deadline.timeIntervalSinceNow * 1000))))
+        }
+        let request = ProviderRequest(
+            messages: job.messages.map { ChatMessage(role: $0.role, content: $0.content) },
+            model: job.model ?? configuration.providerModel,
+            params: GenerationParams(maxTokens: job.params.maxTokens, temperature: job.params.temperature,
+                                     topP: job.params.topP, stop: job.params.stop),
+            stream: job.stream)
+        do {
+            try await stream.emit(.start)
+            var text = ""
+            var firstChunk: ContinuousClock.Instant?
+            let completion = try await provider.complete(request, timeouts: timeouts) { delta in
+                if firstChunk == nil { firstChunk = .now }
+                text += delta
+                try await stream.emit(.delta(delta))
+            }
+            outcome.text = text
+            if let firstChunk { outcome.firstChunkMs = milliseconds(firstChunk - started) }
+            if let usage = completion.usage { outcome.addUsage(usage) }
+            stream.emitFinal(.end(finishReason: completion.finishReason))
+            if let error = await deliveries.waitForAll() {
+                // A chunk the broker did not take must not hide behind a result: the attempt fails.
+                metrics.attempt(outcome: "chunk_delivery")
+                throw ProviderError.chunkDelivery(error.description)
+            }
+            metrics.attempt(outcome: "ok")
+            return completion
+        } catch {
+            let providerError = error as? ProviderError
+            if let usage = providerError?.partialUsage { outcome.addUsage(usage) }
+            let cancelled = Task.isCancelled || providerError?.code == .cancelled || error is CancellationError
+            let expired = !cancelled && job.deadline.map { $0 <= Date() } == true
+            let retrying = !cancelled && !expired && (providerError?.isRetryable ?? false) && number < retryRunner.policy.maxAttempts
+            let reason = cancelled ? "cancelled" : expired ? "deadline exceeded" : (providerError?.code.rawValue ?? "\(error)")
+            stream.emitFinal(.abort(reason: reason, retrying: retrying))
+            _ = await deliveries.waitForAll()
+            metrics.attempt(outcome: cancelled ? "cancelled" : reason)
+            logger.info("attempt ended", metadata: [LogKeys.errorKind: "\(reason)", "retrying": "\(retrying)"])
+            if expired { throw DeadlineExceeded() }
+            throw error
+        }
+    }
+
+    /// Produces the result (and the dead-letter copy) and waits for the broker's acknowledgement,
+    /// producing again when a delivery fails. Throws only when every try failed.
+    private func publishFinal(_ result: JobResult, for message: ConsumerMessage, deadLetter: Bool, logger: Logger) async throws {
+        var outgoing = [OutgoingMessage(topic: configuration.resultsTopic, key: result.jobID.map { Array($0.utf8) } ?? message.key, value: result.encoded())]
+        if deadLetter {
+            var headers = [
+                KafkaHeader(key: DeadLetterHeaders.status, string: result.status.rawValue),
+                KafkaHeader(key: DeadLetterHeaders.errorKind, string: result.error?.kind ?? ""),
+                KafkaHeader(key: DeadLetterHeaders.errorMessage, string: result.error?.message ?? ""),
+                KafkaHeader(key: DeadLetterHeaders.attempts, string: "\(result.attempts)"),
+                KafkaHeader(key: DeadLetterHeaders.sourceTopic, string: message.topic),
+                KafkaHeader(key: DeadLetterHeaders.sourcePartition, string: "\(message.partition)"),
+                KafkaHeader(key: DeadLetterHeaders.sourceOffset, string: "\(message.offset)"),
+            ]
+            if let id = result.jobID { headers.append(KafkaHeader(key: DeadLetterHeaders.jobID, string: id)) }
+            // The job's own bytes, key and headers, untouched, plus ours.
+            outgoing.append(OutgoingMessage(topic: configuration.deadLetterTopic, key: message.key, value: message.value,
+                                            headers: message.headers + headers))
+        }
+        var lastError: KafkaError?
+        for tryNumber in 1...3 {
+            let deliveries = JobDeliveries()
+            for item in outgoing {
+                deliveries.willProduce()
+                do {
+                    try producer.produceNow(item, handler: deliveries)
+                } catch let error as KafkaError {
+                    deliveries.produceRefused(error)
+                }
+            }
+            guard let error = await deliveries.waitForAll() else {
+                metrics.job(status: result.status.rawValue)
+                metrics.jobDuration.recordMilliseconds(result.timing.totalMs)
+                return
+            }
+            lastError = error
+            metrics.produceError(topic: configuration.resultsTopic)
+            logger.error("result not acknowledged", metadata: [LogKeys.error: "\(error.message)", "try": "\(tryNumber)"])
+            try? await Task.sleep(for: .milliseconds(200 * tryNumber))
+        }
+        throw ResultDeliveryError(underlying: lastError!)
+    }
+
+    private func elapsedMs(since start: ContinuousClock.Instant) -> Int { milliseconds(.now - start) }
+}
+
+/// What one job's attempts produced so far.
+struct JobOutcome {
+    var attempts = 0
+    var streamID: String?
+    var text = ""
+    var finishReason: String?
+    var model: String?
+    var usage: TokenUsage?
+    var firstChunkMs: Int?
+
+    /// Usage is summed over attempts, also failed and cut-off ones.
+    mutating func addUsage(_ more: TokenUsage) { usage = usage.map { $0 + more } ?? more }
+}
+
+/// The job's deadline passed before or during the call.
+struct DeadlineExceeded: Error {}
+
+/// A result (or dead letter) that the broker would not take: the offset must not move past this job.
+public struct ResultDeliveryError: Error, CustomStringConvertible {
+    public var underlying: KafkaError
+    public var description: String { "result could not be delivered: \(underlying)" }
+}
+
+func milliseconds(_ duration: Duration) -> Int {
+    Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+}
+
+extension ProviderError {
+    /// Chunk events of an attempt were not acknowledged: retry the call as a new stream.
+    static func chunkDelivery(_ message: String) -> ProviderError {
+        ProviderError(code: .init(rawValue: "chunk_delivery"), message: message, isRetryable: true)
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import LLMQKafka
+import LLMQProviders
+
+extension WorkerConfiguration {
+    /// Where a setting came from, for error messages.
+    public enum Origin: Sendable, Hashable, CustomStringConvertible {
+        case file(path: String, line: Int)
+        case environment(name: String)
+        case commandLine
+        public var description: String {
+            switch self {
+            case .file(let path, let line): "\(path):\(line)"
+            case .environment(let name): "environment \(name)"
+            case .commandLine: "--set"
+            }
+        }
+    }
+
+    /// Loads worker.conf (if given), then `LLMQ_*` environment variables, then `--set key=value`
+    /// overrides; later sources win. Any unknown key or bad value throws, naming the key.
+    public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            overrides: [String] = []) throws -> WorkerConfiguration {
+        var settings: [(key: String, value: String, origin: Origin)] = []
+        if let file {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ConfigurationError(key: "--config", message: "cannot read \(file)")
+            }
+            settings += try parseFile(text).map { ($0.key, $0.value, Origin.file(path: file, line: $0.line)) }
+        }
+        settings += try environmentSettings(environment)
+        for override in overrides {
+            guard let eq = override.firstIndex(of: "=") else {
+                throw ConfigurationError(key: override, message: "expected key=value")
+            }
+            let key = override[..<eq].trimmingCharacters(in: .whitespaces)
+            settings.append((key, String(override[override.index(after: eq)...]).trimmingCharacters(in: .whitespaces), .commandLine))
+        }
+        var configuration = WorkerConfiguration()
+        for setting in settings {
+            try configuration.apply(key: setting.key, value: setting.value, origin: setting.origin)
+        }
+        try configuration.validate()
+        return configuration
+    }
+
+    /// `key = value` lines; `#` starts a comment line; blank lines are skipped.
+    static func parseFile(_ text: String) throws -> [(key: String, value: String, line: Int)] {
+        var result: [(String, String, Int)] = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw ConfigurationError(key: "line \(index + 1)", message: "expected `key = value`, got \"\(line.prefix(80))\"")
+            }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            result.append((key, value, index + 1))
+        }
+        return result
+    }
+
+    /// The environment variable for a key: `LLMQ_` + the key upper-cased with `.` as `_`
+    /// (`worker.concurrency` → `LLMQ_WORKER_CONCURRENCY`, `kafka.sasl.password` → `LLMQ_KAFKA_SASL_PASSWORD`).
+    public static func environmentName(for key: String) -> String {
+        "LLMQ_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    static func environmentSettings(_ environment: [String: String]) throws -> [(key: String, value: String, origin: Origin)] {
+        var byName: [String: String] = [:]
+        for key in knownKeys { byName[environmentName(for: key)] = key }
+        var result: [(String, String, Origin)] = []
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("LLMQ_") {
+            if let key = byName[name] {
+                result.append((key, value, .environment(name: name)))
+            } else if name.hasPrefix("LLMQ_KAFKA_") {
+                // librdkafka property names use dots, never underscores.
+                let property = name.dropFirst("LLMQ_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")
+                result.append(("kafka.\(property)", value, .environment(name: name)))
+            } else if !ignoredEnvironment.contains(name) {
+                throw ConfigurationError(key: name, message: "unknown setting (environment variables map to worker.conf keys, e.g. LLMQ_WORKER_CONCURRENCY)")
+            }
+        }
+        return result
+    }
+
+    /// LLMQ_ variables that belong to other commands, not to worker.conf.
+    static let ignoredEnvironment: Set<String> = ["LLMQ_DEV_STATE_DIR", "LLMQ_BIN"]
+
+    /// Keys whose values are never printed.
+    public static let secretKeys: Set<String> = ["provider.api_key", "provider.secret_key", "provider.access_token"]
+
+    /// True for keys whose values must never appear in logs or messages (also librdkafka's secrets).
+    public static func isSecret(_ key: String) -> Bool {
+        secretKeys.contains(key) || key.hasSuffix("password") || key.hasSuffix("secret") || key.contains("sasl.oauthbearer.config")
+    }
+
+    static let knownKeys: [String] = [
+        "topic.jobs", "topic.chunks", "topic.results", "topic.dead_letter",
+        "worker.concurrency", "worker.max_job_bytes", "worker.shutdown_grace_ms", "worker.revoke_grace_ms", "worker.id",
+        "worker.chunk_coalesce_bytes", "worker.chunk_coalesce_ms",
+        "provider.kind", "provider.base_url", "provider.model", "provider.api_key", "provider.secret_key", "provider.access_token",
+        "retry.max_attempts", "retry.initial_backoff_ms", "retry.max_backoff_ms",
+        "timeout.connect_ms", "timeout.first_chunk_ms", "timeout.idle_ms", "timeout.total_ms",
+        "metrics.host", "metrics.port", "log.level",
+    ]
+
+    mutating func apply(key: String, value: String, origin: Origin) throws {
+        func fail(_ problem: String) -> ConfigurationError {
+            ConfigurationError(key: key, message: "\(problem) (from \(origin))")
+        }
+        func integer(_ range: ClosedRange<Int>) throws -> Int {
+            guard let n = Int(value), range.contains(n) else {
+                throw fail("expected an integer from \(range.lowerBound) to \(range.upperBound), got \"\(value)\"")
+            }
+            return n
+        }
+        func milliseconds(_ range: ClosedRange<Int> = 1...86_400_000) throws -> Duration { .milliseconds(try integer(range)) }
+        func nonEmpty() throws -> String {
+            guard !value.isEmpty else { throw fail("must not be empty") }
+            return value
+        }
+
+        if key.hasPrefix("kafka.") {
+            let property = String(key.dropFirst("kafka.".count))
+            guard !property.isEmpty else { throw fail("expected kafka.<librdkafka property>") }
+            kafka[property] = value
+            return
+        }
+        switch key {
+        case "topic.jobs": jobsTopic = try nonEmpty()
+        case "topic.chunks": chunksTopic = try nonEmpty()
+        case "topic.results": resultsTopic = try nonEmpty()
+        case "topic.dead_letter": deadLetterTopic = try nonEmpty()
+        case "worker.concurrency": concurrency = try integer(1...100_000)
+        case "worker.max_job_bytes": maxJobBytes = try integer(64...(64 << 20))
+        case "worker.shutdown_grace_ms": shutdownGrace = try milliseconds(0...3_600_000)
+        case "worker.revoke_grace_ms": revokeGrace = try milliseconds(0...3_600_000)
+        case "worker.id":
+            guard !value.isEmpty, value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                throw fail("expected letters, digits, - or _")
+            }
+            workerID = value
+        case "worker.chunk_coalesce_bytes": chunkCoalesceBytes = try integer(0...1_000_000)
+        case "worker.chunk_coalesce_ms": chunkCoalesceDelay = try milliseconds(0...10_000)
+        case "provider.kind":
+            guard let kind = ProviderKind(rawValue: value) else {
+                throw fail("expected one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(value)\"")
+            }
+            providerKind = kind
+        case "provider.base_url":
+            guard let url = URL(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+                throw fail("expected an http:// or https:// URL")
+            }
+            providerBaseURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        case "provider.model": providerModel = try nonEmpty()
+        case "provider.api_key": providerAPIKey = value.isEmpty ? nil : value
+        case "provider.secret_key": providerSecretKey = value.isEmpty ? nil : value
+        case "provider.access_token": providerAccessToken = value.isEmpty ? nil : value
+        case "retry.max_attempts": retry.maxAttempts = try integer(1...100)
+        case "retry.initial_backoff_ms": retry.initialBackoff = try milliseconds(0...3_600_000)
+        case "retry.max_backoff_ms": retry.maxBackoff = try milliseconds(0...3_600_000)
+        case "timeout.connect_ms": timeouts.connect = try milliseconds()
+        case "timeout.first_chunk_ms": timeouts.firstChunk = try milliseconds()
+        case "timeout.idle_ms": timeouts.idle = try milliseconds()
+        case "timeout.total_ms": timeouts.total = try milliseconds()
+        case "metrics.host": metricsHost = try nonEmpty()
+        case "metrics.port": metricsPort = try integer(-1...65535)
+        case "log.level":
+            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
+                throw fail("expected trace, debug, info, notice, warning, error or critical")
+            }
+            logLevel = value
+        default:
+            throw ConfigurationError(key: key, message: "unknown key (from \(origin)); see worker.conf for the keys")
+        }
+    }
+
+    /// Cross-key checks, and librdkafka's own verdict on every `kafka.*` property.
+    func validate() throws {
+        if retry.maxBackoff < retry.initialBackoff {
+            throw ConfigurationError(key: "retry.max_backoff_ms", message: "must not be below retry.initial_backoff_ms")
+        }
+        if kafka["bootstrap.servers"] == nil {
+            throw ConfigurationError(key: "kafka.bootstrap.servers", message: "is required")
+        }
+        if kafka["group.id"] == nil {
+            throw ConfigurationError(key: "kafka.group.id", message: "is required")
+        }
+        switch providerKind {
+        case .ernie where providerAccessToken == nil && (providerAPIKey == nil || providerSecretKey == nil):
+            throw ConfigurationError(key: "provider.access_token", message: "ERNIE needs provider.access_token, or provider.api_key and provider.secret_key")
+        default: break
+        }
+        do {
+            try consumerKafkaConfig.validate()
+        } catch let error as KafkaError {
+            // librdkafka's message already names the property as kafka.<name>.
+            let key = error.message.split(separator: ":").first.map(String.init) ?? "kafka"
+            throw ConfigurationError(key: key, message: String(error.message.dropFirst(key.count + 1)).trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// The jobs consumer's librdkafka config: the user's `kafka.*` plus llmq's defaults.
+    public var consumerKafkaConfig: KafkaConfig {
+        var config = kafka
+        config.setDefault("auto.offset.reset", "earliest")
+        config.setDefault("partition.assignment.strategy", "cooperative-sticky")
+        config.setDefault("enable.auto.commit", "true")
+        config.setDefault("auto.commit.interval.ms", "1000")
+        // Stored offsets are the only ones committed: see OffsetTracker.
+        config["enable.auto.offset.store"] = "false"
+        return config
+    }
+
+    /// The producer's librdkafka config: consumer-only properties removed, idempotence on, short linger.
+    public var producerKafkaConfig: KafkaConfig {
+        var config = KafkaConfig()
+        for (key, value) in kafka.properties where !Self.consumerOnlyProperties.contains(key) {
+            config[key] = value
+        }
+        config.setDefault("enable.idempotence", "true")
+        config.setDefault("acks", "all")
+        // Chunk events are latency-sensitive: batch for at most 2 ms.
+        config.setDefault("linger.ms", "2")
+        return config
+    }
+
+    /// Properties librdkafka warns about (or rejects) on a producer.
+    static let consumerOnlyProperties: Set<String> = [
+        "group.id", "group.instance.id", "auto.offset.reset", "partition.assignment.strategy", "enable.auto.commit",
+        "auto.commit.interval.ms", "enable.auto.offset.store", "session.timeout.ms", "heartbeat.interval.ms",
+        "max.poll.interval.ms", "fetch.wait.max.ms", "fetch.min.bytes", "fetch.max.bytes", "queued.min.messages",
+        "queued.max.messages.kbytes", "isolation.level", "enable.partition.eof", "check.crcs", "group.protocol.type",
+        "coordinator.query.interval.ms", "fetch.message.max.bytes", "fetch.error.backoff.ms", "consume.callback.max.messages",
+        "allow.auto.create.topics",
+    ]
+
+    /// Settings as `key = value` lines with secrets masked, for the start-up log.
+    public var redactedSummary: [String] {
+        var lines = kafka.properties.map { "kafka.\($0.key) = \(Self.isSecret($0.key) ? "***" : $0.value)" }
+        lines += [
+            "topic.jobs = \(jobsTopic)", "topic.chunks = \(chunksTopic)", "topic.results = \(resultsTopic)",
+            "topic.dead_letter = \(deadLetterTopic)", "worker.concurrency = \(concurrency)",
+            "provider.kind = \(providerKind.rawValue)", "provider.base_url = \(providerBaseURL)", "provider.model = \(providerModel)",
+            "provider.api_key = \(providerAPIKey == nil ? "(unset)" : "***")",
+        ]
+        return lines
+    }
+}
