@@ -55,6 +55,9 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// Appends already-encoded JSON as a value.
+    public mutating func rawJSON(_ json: String) { raw(json) }
+
     private mutating func raw(_ text: String) {
         separator()
         bytes.append(contentsOf: text.utf8)

@@ -7,8 +7,12 @@ import Synchronization
 /// partition so messages fetched under an earlier assignment can be told apart, and the stream.
 final class ConsumerState: Sendable {
     private struct Assignment {
+        /// Partitions whose messages are accepted, with the assignment they were fetched under.
         var generations: [TopicPartition: UInt64] = [:]
         var nextGeneration: UInt64 = 1
+        /// Partitions this member owns: includes revoked ones until their revoke has completed, so
+        /// work finished while a revoke drains can still store its offsets.
+        var owned: Set<TopicPartition> = []
     }
 
     private let assignmentState = Mutex(Assignment())
@@ -20,7 +24,7 @@ final class ConsumerState: Sendable {
         self.handler = handler
     }
 
-    var assignment: Set<TopicPartition> { assignmentState.withLock { Set($0.generations.keys) } }
+    var assignment: Set<TopicPartition> { assignmentState.withLock { $0.owned } }
 
     func isCurrent(_ message: ConsumerMessage) -> Bool {
         assignmentState.withLock { $0.generations[message.topicPartition] == message.assignmentGeneration }
@@ -74,14 +78,14 @@ final class ConsumerState: Sendable {
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             assignmentState.withLock { state in
-                if !cooperative { state.generations.removeAll() }
+                if !cooperative { state.generations.removeAll(); state.owned.removeAll() }
                 for tp in list {
                     state.generations[tp] = state.nextGeneration
                     state.nextGeneration += 1
+                    state.owned.insert(tp)
                 }
             }
             client.logger.info("partitions assigned", metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
-            notify(.assigned(list))
             if cooperative {
                 if let error = rd_kafka_incremental_assign(rk, partitions) {
                     client.logger.error("incremental assign failed", metadata: ["error": "\(KafkaError(code: .consumer, consuming: error).message)"])
@@ -89,6 +93,9 @@ final class ConsumerState: Sendable {
             } else {
                 rd_kafka_assign(rk, partitions)
             }
+            // After assigning, so the handler may pause the new partitions; their messages can only
+            // be polled by this thread once the callback returns.
+            notify(.assigned(list))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             // Drop messages already fetched for these partitions: from now on they belong to someone else.
             assignmentState.withLock { state in
@@ -100,6 +107,9 @@ final class ConsumerState: Sendable {
             if commitErr != RD_KAFKA_RESP_ERR_NO_ERROR && commitErr != RD_KAFKA_RESP_ERR__NO_OFFSET {
                 client.logger.warning("commit on revoke failed", metadata: ["error": "\(KafkaError(code: .commit, commitErr).message)"])
             }
+            assignmentState.withLock { state in
+                for tp in list { state.owned.remove(tp) }
+            }
             if cooperative {
                 if let error = rd_kafka_incremental_unassign(rk, partitions) {
                     client.logger.error("incremental unassign failed", metadata: ["error": "\(KafkaError(code: .consumer, consuming: error).message)"])
@@ -109,7 +119,7 @@ final class ConsumerState: Sendable {
             }
         default:
             client.logger.error("rebalance error", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
-            assignmentState.withLock { $0.generations.removeAll() }
+            assignmentState.withLock { $0.generations.removeAll(); $0.owned.removeAll() }
             rd_kafka_assign(rk, nil)
         }
     }

@@ -27,10 +27,11 @@ struct HTTPCall: Sendable {
         handle: (HTTPClientResponse, CallWatchdog) async throws -> T
     ) async throws -> T {
         let watchdog = CallWatchdog(timeouts: timeouts, streaming: streaming)
-        var request = request
+        var prepared = request
         // A streamed body tells us when the connection is up: AsyncHTTPClient pulls it only after
         // the request head went out. That is what lets the connect limit be per call.
-        request.body = .stream(SignallingBody(buffer: body, watchdog: watchdog), length: .known(Int64(body.readableBytes)))
+        prepared.body = .stream(SignallingBody(buffer: body, watchdog: watchdog), length: .known(Int64(body.readableBytes)))
+        let request = prepared
         let client = self.client
         let logger = self.logger
         let call = self

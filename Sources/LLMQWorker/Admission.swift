@@ -26,26 +26,35 @@ public final class Admission: Sendable {
         }
     }
 
-    /// Returns once a slot is free (without taking it). Callers then `tryAcquire`.
+    /// Returns once a slot is free (without taking it), or the task is cancelled. Callers then `tryAcquire`.
     public func waitForSlot() async {
-        await withCheckedContinuation { continuation in
-            let free = state.withLock { state -> Bool in
-                if state.inFlight < limit { return true }
-                state.waiters.append(continuation)
-                return false
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let free = state.withLock { state -> Bool in
+                    // Checked under the lock: a cancellation that already ran found no waiter to wake.
+                    if state.inFlight < limit || Task.isCancelled { return true }
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if free { continuation.resume() }
             }
-            if free { continuation.resume() }
+        } onCancel: {
+            wakeAll()
         }
     }
 
-    /// Gives a slot back and wakes the waiters.
-    public func release() {
+    private func wakeAll() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.inFlight -= 1
             defer { state.waiters.removeAll() }
             return state.waiters
         }
         waiters.forEach { $0.resume() }
+    }
+
+    /// Gives a slot back and wakes the waiters.
+    public func release() {
+        state.withLock { $0.inFlight -= 1 }
+        wakeAll()
     }
 
     /// Returns once nothing is in flight, or the deadline passed; true when drained.

@@ -240,6 +240,6 @@ func milliseconds(_ duration: Duration) -> Int {
 extension ProviderError {
     /// Chunk events of an attempt were not acknowledged: retry the call as a new stream.
     static func chunkDelivery(_ message: String) -> ProviderError {
-        ProviderError(code: .init(rawValue: "chunk_delivery"), message: message, isRetryable: true)
+        ProviderError(code: .init("chunk_delivery"), message: message, isRetryable: true)
     }
 }

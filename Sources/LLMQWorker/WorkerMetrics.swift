@@ -6,7 +6,7 @@ public final class WorkerMetrics: Sendable {
     /// `llmq_chunk_events_total`: chunk events handed to the producer.
     let chunkEvents = Counter(label: "llmq_chunk_events_total")
     /// `llmq_jobs_in_flight`.
-    let inFlight = Gauge(label: "llmq_jobs_in_flight")
+    let inFlight = Meter(label: "llmq_jobs_in_flight")
     /// `llmq_first_chunk_seconds`: from the start of processing to the first delta.
     let firstChunk = Timer(label: "llmq_first_chunk_seconds", preferredDisplayUnit: .seconds)
     /// `llmq_job_duration_seconds`: from the start of processing to the acknowledged result.

@@ -22,7 +22,7 @@ struct DevBrokerCommand: AsyncParsableCommand {
         let cluster = try MockCluster(brokers: brokers)
         for spec in specs { try cluster.createTopic(spec.name, partitions: spec.partitions) }
         print(cluster.bootstrapServers)
-        fflush(stdout)
+        fflush(nil)
         try await DevEnvironment.keepRunningUntilSignalled(holding: cluster)
     }
 }

@@ -1,0 +1,70 @@
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// Serves Prometheus text at `/metrics`, and `/healthz` and `/readyz` for orchestrators.
+public struct MetricsServer: Service {
+    let host: String
+    let port: Int
+    let registry: PrometheusCollectorRegistry
+    let isHealthy: @Sendable () -> Bool
+    let isReady: @Sendable () -> Bool
+    let onListening: @Sendable (Int) async -> Void
+    let logger: Logger
+
+    public init(host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
+                isHealthy: @escaping @Sendable () -> Bool, isReady: @escaping @Sendable () -> Bool,
+                onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.host = host
+        self.port = port
+        self.registry = registry
+        self.isHealthy = isHealthy
+        self.isReady = isReady
+        self.onListening = onListening
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let router = Router()
+        router.get("/metrics") { _, _ -> Response in
+            var buffer = ByteBuffer()
+            buffer.writeBytes(registry.emitToBuffer())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: buffer))
+        }
+        router.get("/healthz") { _, _ -> Response in
+            Response(status: isHealthy() ? .ok : .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: isHealthy() ? "ok\n" : "unhealthy\n")))
+        }
+        router.get("/readyz") { _, _ -> Response in
+            Response(status: isReady() ? .ok : .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: isReady() ? "ready\n" : "not ready\n")))
+        }
+        let onListening = self.onListening
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .warning)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "llmq"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: quiet)
+        try await app.runService()
+    }
+}
+
+/// Installs the Prometheus backend for swift-metrics once per process.
+public enum MetricsBootstrap {
+    private static let registry = Mutex<PrometheusCollectorRegistry?>(nil)
+
+    /// The process's registry; bootstraps swift-metrics on first use.
+    public static func prometheus() -> PrometheusCollectorRegistry {
+        registry.withLock { current in
+            if let current { return current }
+            let created = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: created))
+            current = created
+            return created
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import LLMQProviders
+import ServiceLifecycle
+
+/// Assembles a worker process: HTTP client, provider, worker and metrics server under one
+/// ServiceGroup that turns SIGTERM/SIGINT into a graceful drain.
+public enum WorkerRuntime {
+    /// Runs until a signal (or a fatal error, which is rethrown for a non-zero exit).
+    public static func run(_ configuration: WorkerConfiguration, logger: Logger,
+                           onMetricsListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        for line in configuration.redactedSummary { logger.debug("config \(line)") }
+        let registry = MetricsBootstrap.prometheus()
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.timeout.connect = .milliseconds(Int64(milliseconds(configuration.timeouts.connect)))
+        // Many concurrent streams to one host: allow a connection per in-flight job.
+        httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, configuration.concurrency)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        let provider = ProviderFactory.make(configuration, httpClient: httpClient, logger: logger)
+        let worker = Worker(configuration: configuration, provider: provider, metrics: WorkerMetrics(), logger: logger)
+        var services: [any Service] = [worker]
+        if configuration.metricsPort >= 0 {
+            services.append(MetricsServer(host: configuration.metricsHost, port: configuration.metricsPort, registry: registry,
+                                          logger: logger, isHealthy: { worker.isHealthy }, isReady: { worker.isReady },
+                                          onListening: onMetricsListening))
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                                             failureTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try? await httpClient.shutdown()
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import LLMQWorker
+import Logging
+
+/// `llmq worker`: consume jobs and stream them through the provider until SIGTERM/SIGINT.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker: jobs topic → LLM provider (streaming, bounded concurrency, retries) → chunk events, results, dead letters.",
+        discussion: """
+            Settings come from the config file, then LLMQ_* environment variables (LLMQ_ + the key upper-cased with \
+            dots as underscores, e.g. LLMQ_WORKER_CONCURRENCY, LLMQ_KAFKA_SASL_PASSWORD), then --set key=value; \
+            later ones win. An unknown key or a bad value stops start-up with a message naming it. See worker.conf.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "The worker.conf file.")
+    var config: String?
+
+    @Option(name: .shortAndLong, help: "Override a setting, as key=value (repeatable), e.g. --set worker.concurrency=8.")
+    var set: [String] = []
+
+    func run() async throws {
+        let configuration: WorkerConfiguration
+        do {
+            configuration = try WorkerConfiguration.load(file: config, overrides: set)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        let logger = CLILogging.bootstrap(level: configuration.logLevel, label: "llmq.worker")
+        try await WorkerRuntime.run(configuration, logger: logger)
+    }
+}
+
+enum CLILogging {
+    /// Logs to stderr at `level`; stdout stays for command output.
+    static func bootstrap(level: String, label: String) -> Logger {
+        let logLevel = Logger.Level(rawValue: level) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        var logger = Logger(label: label)
+        logger.logLevel = logLevel
+        return logger
+    }
+}
+
+/// Options shared by the commands that talk to a broker as a client (enqueue, tail).
+struct ClientOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Bootstrap servers. Default: LLMQ_KAFKA_BOOTSTRAP_SERVERS, the config file's, or a running `llmq dev`.")
+    var brokers: String?
+
+    @Option(name: .shortAndLong, help: "A worker.conf to read kafka.* settings and topic names from.")
+    var config: String?
+
+    @Option(name: .shortAndLong, help: "Override a setting, as key=value (repeatable).")
+    var set: [String] = []
+
+    /// The worker configuration these options describe, with bootstrap servers resolved.
+    func resolve() throws -> WorkerConfiguration {
+        var overrides = ["kafka.group.id=llmq-client"]
+        if let brokers {
+            overrides.append("kafka.bootstrap.servers=\(brokers)")
+        } else if config == nil, ProcessInfo.processInfo.environment["LLMQ_KAFKA_BOOTSTRAP_SERVERS"] == nil {
+            guard let running = DevEnvironment.runningBootstrap() else {
+                throw ValidationError("no broker: pass --brokers, --config, or set LLMQ_KAFKA_BOOTSTRAP_SERVERS (or start `llmq dev`)")
+            }
+            overrides.append("kafka.bootstrap.servers=\(running)")
+        }
+        do {
+            return try WorkerConfiguration.load(file: config, overrides: overrides + set)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
+}

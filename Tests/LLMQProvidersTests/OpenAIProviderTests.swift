@@ -1,0 +1,185 @@
+import LLMQMockLLM
+import Testing
+
+@testable import LLMQProviders
+
+@Suite("OpenAIProvider against MockLLMServer")
+struct OpenAIProviderTests {
+    @Test func streamsTheExactReply() async throws {
+        try await MockHarness.with { mock in
+            let prompt = "tell me something [[mock words=40]]"
+            let (text, completion, deltas) = try await collect(mock.openAI(), chat(prompt))
+            let expected = MockReply.pieces(for: prompt, words: 40)
+            #expect(text == expected.joined())
+            #expect(deltas == 40)
+            #expect(completion.finishReason == "stop")
+            #expect(completion.usage?.completionTokens == 40)
+            #expect(completion.model == "mock-model")
+        }
+    }
+
+    @Test func nonStreamingDeliversOneDelta() async throws {
+        try await MockHarness.with { mock in
+            let (text, completion, deltas) = try await collect(mock.openAI(), chat("whole please", stream: false))
+            #expect(text == MockReply.pieces(for: "whole please", words: 50).joined())
+            #expect(deltas == 1)
+            #expect(completion.finishReason == "stop")
+            #expect(completion.usage?.completionTokens == 50)
+        }
+    }
+
+    @Test func rateLimitIsRetriedHonouringRetryAfter() async throws {
+        try await MockHarness.with { mock in
+            let recorder = SleepRecorder()
+            let runner = RetryRunner(policy: .default, sleep: recorder.sleep, random: { 0.1 })
+            let prompt = "busy [[mock words=3 fail=429 retry_after=3 fail_times=2]]"
+            var codes: [ProviderError.Code] = []
+            let (text, _, _) = try await runner.run({ _ in try await collect(mock.openAI(), chat(prompt)) }, onRetry: { _, error, _ in codes.append(error.code) })
+            #expect(text == MockReply.pieces(for: prompt, words: 3).joined())
+            #expect(codes == [.rateLimited, .rateLimited])
+            // Jitter would give 0.4 s and 0.8 s; Retry-After raises both to 3 s.
+            #expect(recorder.recorded == [.seconds(3), .seconds(3)])
+            #expect(mock.server.stats.requests == 3)
+        }
+    }
+
+    @Test func jitterAboveRetryAfterIsKept() async throws {
+        try await MockHarness.with { mock in
+            let recorder = SleepRecorder()
+            let runner = RetryRunner(policy: .default, sleep: recorder.sleep, random: { 0.5 })
+            let prompt = "busy [[mock words=2 fail=429 retry_after=1 fail_times=2]]"
+            _ = try await runner.run { _ in try await collect(mock.openAI(), chat(prompt)) }
+            #expect(recorder.recorded == [.seconds(2), .seconds(4)])
+        }
+    }
+
+    @Test func serverErrorsAreRetriedUntilMaxAttempts() async throws {
+        try await MockHarness.with { mock in
+            let recorder = SleepRecorder()
+            let runner = RetryRunner(policy: .default, sleep: recorder.sleep, random: { 0.99 })
+            var attempts = 0
+            do {
+                _ = try await runner.run { _ in
+                    attempts += 1
+                    return try await collect(mock.openAI(), chat("[[mock fail=503]]"))
+                }
+                Issue.record("expected failure")
+            } catch let error as ProviderError {
+                #expect(error.code == .httpStatus)
+                #expect(error.httpStatus == 503)
+                #expect(error.isRetryable)
+            }
+            #expect(attempts == 3)
+            #expect(recorder.recorded.count == 2)
+            #expect(recorder.recorded.allSatisfy { $0 <= .seconds(10) })
+            #expect(recorder.recorded[0] <= .seconds(4))
+        }
+    }
+
+    @Test(arguments: [
+        ("[[mock fail=400]]", ProviderError.Code.badRequest),
+        ("[[mock fail=404]]", .badRequest),
+        ("[[mock fail=403]]", .authentication),
+        ("[[mock fail=429 fail_code=insufficient_quota]]", .quotaExceeded),
+        ("[[mock fail=400 fail_code=content_filter]]", .contentFilter),
+        ("[[mock words=5 malformed_after=2]]", .malformedEvent),
+    ])
+    func permanentFaultsAreNotRetried(prompt: String, code: ProviderError.Code) async throws {
+        try await MockHarness.with { mock in
+            let runner = RetryRunner(policy: .default, sleep: SleepRecorder().sleep)
+            do {
+                _ = try await runner.run { _ in try await collect(mock.openAI(), chat(prompt)) }
+                Issue.record("expected failure")
+            } catch let error as ProviderError {
+                #expect(error.code == code)
+                #expect(!error.isRetryable)
+            }
+            #expect(mock.server.stats.requests == 1)
+        }
+    }
+
+    @Test func interruptedStreamIsRetryable() async throws {
+        try await MockHarness.with { mock in
+            let prompt = "[[mock words=6 cut_after=3 fail_times=1]]"
+            let error = await providerError(mock.openAI(), chat(prompt))
+            #expect(error?.code == .streamInterrupted)
+            #expect(error?.isRetryable == true)
+            let runner = RetryRunner(policy: .default, sleep: SleepRecorder().sleep)
+            // fail_times=1 was used up above: the retry path now succeeds at once.
+            let (text, _, _) = try await runner.run { _ in try await collect(mock.openAI(), chat(prompt)) }
+            #expect(text == MockReply.pieces(for: prompt, words: 6).joined())
+        }
+    }
+
+    @Test func midStreamErrorEvent() async throws {
+        try await MockHarness.with { mock in
+            var delivered = 0
+            do {
+                _ = try await mock.openAI().complete(chat("[[mock words=5 fail=500 error_after=2]]"), timeouts: .default) { _ in delivered += 1 }
+                Issue.record("expected failure")
+            } catch let error as ProviderError {
+                #expect(error.code == .providerError)
+                #expect(error.isRetryable)
+            }
+            #expect(delivered == 2)
+        }
+    }
+
+    @Test func contentFilterFinish() async throws {
+        try await MockHarness.with { mock in
+            let (_, completion, _) = try await collect(mock.openAI(), chat("[[mock words=3 filter=1]]"))
+            #expect(completion.finishReason == "content_filter")
+        }
+    }
+
+    @Test func apiKeyNeverAppearsInErrors() async throws {
+        try await MockHarness.with { mock in
+            let key = "sk-very-secret-key-42424242"
+            let error = await providerError(mock.openAI(apiKey: key), chat("[[mock fail=401]]"))
+            #expect(error?.code == .authentication)
+            #expect(error.map { !"\($0)".contains(key) && !$0.message.contains(key) } == true)
+            // Even when the server echoes the key in a body the provider quotes.
+            let other = await providerError(mock.openAI(apiKey: key), chat("[[mock words=4 malformed_after=1]]"))
+            #expect(other.map { !"\($0)".contains(key) } == true)
+        }
+    }
+
+    @Test func onDeltaErrorsPassThroughUnchanged() async throws {
+        struct Stop: Error {}
+        try await MockHarness.with { mock in
+            await #expect(throws: Stop.self) {
+                _ = try await mock.openAI().complete(chat("[[mock words=5]]"), timeouts: .default) { _ in throw Stop() }
+            }
+        }
+    }
+
+    @Test func stampedDeltasCarryWallClockMicros() async throws {
+        try await MockHarness.with(MockLLMConfiguration(port: 0, words: 3, stampDeltas: true)) { mock in
+            var pieces: [String] = []
+            _ = try await mock.openAI().complete(chat("stamp"), timeouts: .default) { pieces.append($0) }
+            #expect(pieces.count == 3)
+            for (piece, expected) in zip(pieces, MockReply.pieces(for: "stamp", words: 3)) {
+                #expect(piece.hasPrefix("@"))
+                let parts = piece.dropFirst().split(separator: "|", maxSplits: 1)
+                #expect(Int64(parts[0]).map { $0 > 1_600_000_000_000_000 } == true)
+                #expect(String(parts[1]) == expected)
+            }
+        }
+    }
+
+    @Test func tracksConcurrentStreams() async throws {
+        try await MockHarness.with(MockLLMConfiguration(port: 0, words: 5, gap: .milliseconds(30))) { mock in
+            let provider = mock.openAI()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<4 {
+                    group.addTask { _ = try await collect(provider, chat("parallel \(index)")) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(mock.server.stats.requests == 4)
+            #expect(mock.server.stats.maxConcurrentStreams >= 2)
+            #expect(mock.server.stats.maxConcurrentStreams <= 4)
+            try await waitUntil { mock.server.stats.activeStreams == 0 }
+        }
+    }
+}
