@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LLMQMockLLM
+import Testing
+
+@testable import LLMQProviders
+
+@Suite("Timeouts and cancellation")
+struct TimeoutTests {
+    static let short = Timeouts(connect: .seconds(2), firstChunk: .milliseconds(200), idle: .milliseconds(200), total: .seconds(5))
+
+    private func expectCode(_ prompt: String, _ code: ProviderError.Code, timeouts: Timeouts = Self.short) async throws {
+        try await MockHarness.with { mock in
+            let start = ContinuousClock.now
+            let error = await providerError(mock.openAI(), chat(prompt), timeouts: timeouts)
+            #expect(error?.code == code)
+            #expect(error?.isRetryable == true)
+            #expect(ContinuousClock.now - start < .seconds(2))
+        }
+    }
+
+    @Test func firstChunkDelay() async throws {
+        try await self.expectCode("[[mock delay_ms=3000]]", .timeoutFirstChunk)
+    }
+
+    @Test func firstChunkHang() async throws {
+        try await self.expectCode("[[mock hang=first]]", .timeoutFirstChunk)
+    }
+
+    @Test func idleGap() async throws {
+        try await self.expectCode("[[mock words=5 hang=mid]]", .timeoutIdle)
+    }
+
+    @Test func totalLimit() async throws {
+        let timeouts = Timeouts(connect: .seconds(2), firstChunk: .seconds(1), idle: .seconds(1), total: .milliseconds(300))
+        try await self.expectCode("[[mock words=50 gap_ms=50]]", .timeoutTotal, timeouts: timeouts)
+    }
+
+    @Test func nonStreamingIsBoundByTotalOnly() async throws {
+        try await MockHarness.with { mock in
+            // 300 ms to answer exceeds firstChunk (200 ms) but not total.
+            let (text, _, _) = try await collect(mock.openAI(), chat("[[mock words=3 delay_ms=300]]", stream: false), timeouts: Self.short)
+            #expect(text == MockReply.pieces(for: "[[mock words=3 delay_ms=300]]", words: 3).joined())
+            let error = await providerError(mock.openAI(), chat("[[mock hang=first]]", stream: false),
+                                            timeouts: Timeouts(connect: .seconds(1), firstChunk: .seconds(1), idle: .seconds(1), total: .milliseconds(300)))
+            #expect(error?.code == .timeoutTotal)
+        }
+    }
+
+    @Test func connectLimit() async throws {
+        // A listener with a full accept queue drops further SYNs: connecting hangs.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        #expect(listen(fd, 0) == 0)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        var fillers: [Int32] = []
+        defer { fillers.forEach { close($0) } }
+        for _ in 0..<3 {
+            let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            fcntl(filler, F_SETFL, O_NONBLOCK)
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, length) } }
+            fillers.append(filler)
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        try await MockHarness.with { mock in
+            let provider = OpenAIProvider(httpClient: mock.client, baseURL: "http://127.0.0.1:\(port)", apiKey: "k")
+            let start = ContinuousClock.now
+            let timeouts = Timeouts(connect: .milliseconds(300), firstChunk: .seconds(3), idle: .seconds(3), total: .seconds(5))
+            let error = await providerError(provider, chat("hi"), timeouts: timeouts)
+            #expect(error?.code == .timeoutConnect)
+            #expect(ContinuousClock.now - start < .seconds(2))
+        }
+    }
+
+    @Test func cancellationEndsTheCallPromptly() async throws {
+        try await MockHarness.with { mock in
+            let provider = mock.openAI()
+            let call = Task {
+                try await collect(provider, chat("[[mock hang=first]]"), timeouts: .default)
+            }
+            try await waitUntil { mock.server.stats.activeStreams == 1 }
+            let start = ContinuousClock.now
+            call.cancel()
+            do {
+                _ = try await call.value
+                Issue.record("expected cancellation")
+            } catch let error as ProviderError {
+                #expect(error.code == .cancelled)
+                #expect(!error.isRetryable)
+            }
+            #expect(ContinuousClock.now - start < .milliseconds(500))
+        }
+    }
+
+    @Test func unreachableServerIsAConnectionError() async throws {
+        try await MockHarness.with { mock in
+            // Port 1 on loopback refuses at once.
+            let provider = OpenAIProvider(httpClient: mock.client, baseURL: "http://127.0.0.1:1", apiKey: "k")
+            let error = await providerError(provider, chat("hi"))
+            #expect(error?.code == .connection)
+            #expect(error?.isRetryable == true)
+        }
+    }
+}
