@@ -86,7 +86,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "LLMQKafkaTests", dependencies: ["LLMQKafka"]),
+        // Test helpers shared by the test targets: deadlines, topic collectors, worker processes.
+        .target(
+            name: "LLMQTestSupport",
+            dependencies: [
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQMockLLM", "LLMQProviders",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/LLMQTestSupport"
+        ),
+        .testTarget(name: "LLMQKafkaTests", dependencies: ["LLMQKafka", "LLMQTestSupport"]),
         .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore"]),
         .testTarget(
             name: "LLMQProvidersTests",
@@ -97,7 +108,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LLMQWorkerTests",
-            dependencies: ["LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM"]
+            dependencies: ["LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM", "LLMQTestSupport"]
         ),
     ]
 )

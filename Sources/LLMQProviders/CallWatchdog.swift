@@ -67,7 +67,7 @@ final class CallWatchdog: Sendable {
                 throw ProviderError(code: code, message: "no progress within \(limit)")
             }
             do {
-                try await Task.sleep(nanoseconds: deadline - now)
+                try await Task.sleep(nanoseconds: self.wakeUp(before: deadline, now: now) - now)
             } catch {
                 return
             }
@@ -90,6 +90,20 @@ final class CallWatchdog: Sendable {
         }
         if let phaseDeadline, phaseDeadline.0 < total { return phaseDeadline }
         return (total, .timeoutTotal, self.timeouts.total)
+    }
+
+    /// When to wake up next: the current deadline, or earlier if the next phase could begin any
+    /// moment with a shorter limit (phase changes do not wake the watchdog, so it must not
+    /// oversleep them; this costs at most one extra wake-up per phase-limit interval).
+    private func wakeUp(before deadline: UInt64, now: UInt64) -> UInt64 {
+        let nextLimit: Duration?
+        switch self.currentPhase {
+        case .connecting: nextLimit = self.streaming ? self.timeouts.firstChunk : nil
+        case .awaitingFirstEvent: nextLimit = self.timeouts.idle
+        case .streaming, .awaitingWholeBody: nextLimit = nil
+        }
+        guard let nextLimit else { return deadline }
+        return min(deadline, Self.adding(now, nextLimit))
     }
 
     private static func adding(_ base: UInt64, _ duration: Duration) -> UInt64 {

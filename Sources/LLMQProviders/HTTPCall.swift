@@ -33,7 +33,6 @@ struct HTTPCall: Sendable {
         prepared.body = .stream(SignallingBody(buffer: body, watchdog: watchdog), length: .known(Int64(body.readableBytes)))
         let request = prepared
         let client = self.client
-        let logger = self.logger
         let call = self
         do {
             return try await withoutActuallyEscaping(handle) { handle in
@@ -46,7 +45,8 @@ struct HTTPCall: Sendable {
                     group.addTask {
                         var headReceived = false
                         do {
-                            let response = try await client.execute(request, deadline: watchdog.totalDeadline, logger: logger)
+                            // No logger for AsyncHTTPClient: its request logs could carry the URL (ERNIE's holds the token).
+                            let response = try await client.execute(request, deadline: watchdog.totalDeadline)
                             headReceived = true
                             watchdog.connected()
                             return try await handler.handle(response, watchdog)

@@ -1,5 +1,6 @@
 import Foundation
 import LLMQKafka
+import LLMQTestSupport
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import LLMQKafka
+import LLMQTestSupport
 import Testing
 
 @Suite("Kafka producer and consumer against the mock cluster")

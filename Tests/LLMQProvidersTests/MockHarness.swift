@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import LLMQMockLLM
+import Logging
 import NIOCore
 import Testing
 
@@ -26,7 +27,10 @@ struct MockHarness {
     ) async throws -> T {
         var configuration = configuration
         configuration.port = 0
-        let server = MockLLMServer(configuration: configuration)
+        var logger = Logger(label: "mock-llm")
+        // Hummingbird logs cancelled connections at error level on every shutdown: noise here.
+        logger.logLevel = .critical
+        let server = MockLLMServer(configuration: configuration, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             let port = try await server.listeningPort()

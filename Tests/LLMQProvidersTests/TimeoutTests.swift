@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AsyncHTTPClient
 import LLMQMockLLM
 import Testing
 
@@ -70,14 +71,15 @@ struct TimeoutTests {
             fillers.append(filler)
         }
         let port = Int(UInt16(bigEndian: address.sin_port))
-        try await MockHarness.with { mock in
-            let provider = OpenAIProvider(httpClient: mock.client, baseURL: "http://127.0.0.1:\(port)", apiKey: "k")
-            let start = ContinuousClock.now
-            let timeouts = Timeouts(connect: .milliseconds(300), firstChunk: .seconds(3), idle: .seconds(3), total: .seconds(5))
-            let error = await providerError(provider, chat("hi"), timeouts: timeouts)
-            #expect(error?.code == .timeoutConnect)
-            #expect(ContinuousClock.now - start < .seconds(2))
-        }
+        let timeouts = Timeouts(connect: .milliseconds(300), firstChunk: .seconds(3), idle: .seconds(3), total: .seconds(5))
+        // The client's own connect timeout matches, so its pool gives up the half-open connect quickly on shutdown.
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: timeouts.httpClientTimeout))
+        let provider = OpenAIProvider(httpClient: client, baseURL: "http://127.0.0.1:\(port)", apiKey: "k")
+        let start = ContinuousClock.now
+        let error = await providerError(provider, chat("hi"), timeouts: timeouts)
+        #expect(error?.code == .timeoutConnect)
+        #expect(ContinuousClock.now - start < .seconds(2))
+        try await client.shutdown()
     }
 
     @Test func cancellationEndsTheCallPromptly() async throws {
@@ -100,12 +102,14 @@ struct TimeoutTests {
         }
     }
 
-    @Test func unreachableServerIsAConnectionError() async throws {
+    @Test func refusedConnectionIsRetryable() async throws {
         try await MockHarness.with { mock in
-            // Port 1 on loopback refuses at once.
+            // Port 1 on loopback refuses. AsyncHTTPClient keeps retrying refused connects until
+            // the request's time is up, so this ends as a connect timeout (or a connection error).
             let provider = OpenAIProvider(httpClient: mock.client, baseURL: "http://127.0.0.1:1", apiKey: "k")
-            let error = await providerError(provider, chat("hi"))
-            #expect(error?.code == .connection)
+            let timeouts = Timeouts(connect: .milliseconds(300), firstChunk: .seconds(1), idle: .seconds(1), total: .seconds(5))
+            let error = await providerError(provider, chat("hi"), timeouts: timeouts)
+            #expect(error?.code == .timeoutConnect || error?.code == .connection)
             #expect(error?.isRetryable == true)
         }
     }

@@ -1,0 +1,38 @@
+# The README's commands. Each installs librdkafka-dev first when it is missing.
+SWIFT ?= swift
+
+.PHONY: run test build release bench faults soak deps clean
+
+## run: the main job — embedded Kafka, provider stand-in and a worker; demo prompts stream live.
+run: deps
+	$(SWIFT) build --product llmq
+	.build/debug/llmq dev --config worker.conf
+
+## test: unit and integration tests (mock cluster and provider stand-in over real sockets).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product llmq
+
+## bench: the benchmark (release build); figures go to bench-results/ and are recorded in BENCHMARKS.md.
+bench: release
+	.build/release/llmq bench --output bench-results
+
+## faults: the fault suite (kill -9, broker faults, provider faults, bad input, rolling restarts).
+faults: release
+	.build/release/llmq faults
+
+## soak: the fault suite's long mode.
+soak: release
+	.build/release/llmq faults --soak
+
+deps:
+	@bash scripts/ensure-deps.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,30 @@
+import AsyncHTTPClient
+import LLMQWorker
+import Logging
+import ServiceLifecycle
+
+/// A worker running inside the test process under a ServiceGroup, stopped by a graceful shutdown.
+public final class InProcessWorker: Sendable {
+    public let worker: Worker
+    private let group: ServiceGroup
+    private let httpClient: HTTPClient
+    private let task: Task<Void, any Error>
+
+    public init(_ configuration: WorkerConfiguration, logLevel: Logger.Level = .warning) {
+        var logger = Logger(label: "test.worker")
+        logger.logLevel = logLevel
+        httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let provider = ProviderFactory.make(configuration, httpClient: httpClient, logger: logger)
+        worker = Worker(configuration: configuration, provider: provider, logger: logger)
+        group = ServiceGroup(services: [worker], logger: logger)
+        let group = self.group
+        task = Task { try await group.run() }
+    }
+
+    /// Drains and stops the worker, as SIGTERM would.
+    public func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await task.value
+        try await httpClient.shutdown()
+    }
+}
