@@ -74,7 +74,7 @@ struct ChunkEventTests {
         let bytes = event(.delta(delta)).encoded()
         let tail = #","type":"delta","delta":""#
         #expect(String(decoding: bytes, as: UTF8.self).hasSuffix(tail + delta + #""}"#))
-        #expect(bytes.count == #"{"job_id":"job-42","stream_id":"w7-3-1187-1","attempt":1,"seq":1}"#.utf8.count + tail.utf8.count + delta.utf8.count + 2)
+        #expect(bytes.count == #"{"job_id":"job-42","stream_id":"w7-3-1187-1","attempt":1,"seq":1"#.utf8.count + tail.utf8.count + delta.utf8.count + 2)
     }
 
     @Test(arguments: [
