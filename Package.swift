@@ -93,6 +93,7 @@ let package = Package(
                 "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQMockLLM", "LLMQProviders",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/LLMQTestSupport"

@@ -18,6 +18,14 @@ public struct JobResult: Sendable, Hashable, Codable {
         enum CodingKeys: String, CodingKey {
             case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
         }
+
+        /// `total_tokens` may be missing (as in DESIGN.md's example): it is then the sum.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            promptTokens = try c.decode(Int.self, forKey: .promptTokens)
+            completionTokens = try c.decode(Int.self, forKey: .completionTokens)
+            totalTokens = try c.decodeIfPresent(Int.self, forKey: .totalTokens) ?? promptTokens + completionTokens
+        }
     }
 
     public struct Timing: Sendable, Hashable, Codable {
@@ -33,6 +41,14 @@ public struct JobResult: Sendable, Hashable, Codable {
             self.totalMs = totalMs
         }
         enum CodingKeys: String, CodingKey { case queuedMs = "queued_ms", firstChunkMs = "first_chunk_ms", totalMs = "total_ms" }
+
+        /// Absent values are written as null, so every result has the same shape.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(queuedMs, forKey: .queuedMs)
+            try c.encode(firstChunkMs, forKey: .firstChunkMs)
+            try c.encode(totalMs, forKey: .totalMs)
+        }
     }
 
     public struct ErrorInfo: Sendable, Hashable, Codable {
@@ -47,6 +63,14 @@ public struct JobResult: Sendable, Hashable, Codable {
             self.httpStatus = httpStatus
         }
         enum CodingKeys: String, CodingKey { case kind, message, retryable, httpStatus = "http_status" }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(message, forKey: .message)
+            try c.encode(retryable, forKey: .retryable)
+            try c.encode(httpStatus, forKey: .httpStatus)
+        }
     }
 
     public struct Source: Sendable, Hashable, Codable {

@@ -21,6 +21,8 @@ public struct StreamAssembler: Sendable {
     @discardableResult
     public mutating func apply(_ event: ChunkEvent) -> JobView? {
         if case .start = event.kind {
+            // A repeated delivery of the current stream's start changes nothing.
+            if jobs[event.jobID]?.streamID == event.streamID { return nil }
             let view = JobView(streamID: event.streamID, attempt: event.attempt)
             jobs[event.jobID] = view
             return view

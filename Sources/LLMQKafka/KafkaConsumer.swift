@@ -91,8 +91,11 @@ public final class KafkaConsumer: Sendable {
         guard !owned.isEmpty else { return }
         let list = TopicPartitionList(owned)
         let err = rd_kafka_offsets_store(client.handle, list.pointer)
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__STATE {
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError(code: .consumer, err)
+        }
+        if let partitionError = list.firstError() {
+            throw KafkaError(code: .consumer, partitionError)
         }
     }
 

@@ -140,6 +140,7 @@ public final class Worker: Service, Sendable {
         if let store {
             do {
                 try consumer.storeOffsets([TopicPartitionOffset(tp, offset: store)])
+                logger.debug("offset stored", metadata: [LogKeys.partition: "\(tp.partition)", LogKeys.offset: "\(store)"])
             } catch {
                 logger.warning("offset store failed", metadata: [LogKeys.error: "\(error)"])
             }

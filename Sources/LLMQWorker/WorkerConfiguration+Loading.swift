@@ -31,7 +31,8 @@ extension WorkerConfiguration {
         settings += try environmentSettings(environment)
         for override in overrides {
             guard let eq = override.firstIndex(of: "=") else {
-                throw ConfigurationError(key: override, message: "expected key=value")
+                // The text is not echoed: it may be a secret typed with the wrong separator.
+                throw ConfigurationError(key: keyNamed(in: override) ?? "--set", message: "expected key=value, got an argument without '='")
             }
             let key = override[..<eq].trimmingCharacters(in: .whitespaces)
             settings.append((key, String(override[override.index(after: eq)...]).trimmingCharacters(in: .whitespaces), .commandLine))
@@ -47,17 +48,27 @@ extension WorkerConfiguration {
     /// `key = value` lines; `#` starts a comment line; blank lines are skipped.
     static func parseFile(_ text: String) throws -> [(key: String, value: String, line: Int)] {
         var result: [(String, String, Int)] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // \.isNewline also splits CRLF, which Swift reads as a single Character.
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let eq = line.firstIndex(of: "=") else {
-                throw ConfigurationError(key: "line \(index + 1)", message: "expected `key = value`, got \"\(line.prefix(80))\"")
+                // The line is not echoed: it may hold a secret written with the wrong separator.
+                let key = keyNamed(in: line).map { "\($0) (line \(index + 1))" } ?? "line \(index + 1)"
+                throw ConfigurationError(key: key, message: "expected `key = value`")
             }
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
             let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             result.append((key, value, index + 1))
         }
         return result
+    }
+
+    /// The key a malformed setting starts with (text up to ':' or a space), when it is a known key:
+    /// keys are safe to print, the rest of the text may be a secret.
+    static func keyNamed(in text: some StringProtocol) -> String? {
+        let candidate = String(text.prefix { $0 != ":" && $0 != " " && $0 != "\t" })
+        return knownKeys.contains(candidate) || (candidate.hasPrefix("kafka.") && candidate.count > 6) ? candidate : nil
     }
 
     /// The environment variable for a key: `LLMQ_` + the key upper-cased with `.` as `_`
@@ -93,6 +104,7 @@ extension WorkerConfiguration {
     /// True for keys whose values must never appear in logs or messages (also librdkafka's secrets).
     public static func isSecret(_ key: String) -> Bool {
         secretKeys.contains(key) || key.hasSuffix("password") || key.hasSuffix("secret") || key.contains("sasl.oauthbearer.config")
+            || key.hasSuffix("ssl.key.pem") || key.hasSuffix("ssl_key")
     }
 
     static let knownKeys: [String] = [

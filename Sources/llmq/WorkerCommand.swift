@@ -29,7 +29,10 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let logger = CLILogging.bootstrap(level: configuration.logLevel, label: "llmq.worker")
-        try await WorkerRuntime.run(configuration, logger: logger)
+        let host = configuration.metricsHost
+        try await WorkerRuntime.run(configuration, logger: logger) { port in
+            logger.info("metrics listening", metadata: ["url": "http://\(host):\(port)/metrics"])
+        }
     }
 }
 

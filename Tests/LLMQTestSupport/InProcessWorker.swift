@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import NIOCore
 import LLMQWorker
 import Logging
 import ServiceLifecycle
@@ -27,4 +28,11 @@ public final class InProcessWorker: Sendable {
         try await task.value
         try await httpClient.shutdown()
     }
+}
+
+/// GETs a URL's body as text (for /metrics, /healthz).
+public func httpGet(_ url: String) async throws -> String {
+    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+    let body = try await response.body.collect(upTo: 16 << 20)
+    return String(buffer: body)
 }

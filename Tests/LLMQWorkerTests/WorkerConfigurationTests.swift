@@ -196,9 +196,11 @@ struct WorkerConfigurationTests {
         #expect(error.description.contains("LLMQ_WORKER_CONCURENCY"))
     }
 
-    @Test func lineWithoutEqualsIsNamedByLine() throws {
+    @Test func lineWithoutEqualsIsNamedByKeyAndLine() throws {
         let error = try #require(try loadError(Self.required + "worker.concurrency 8\n"))
-        #expect(error.key == "line 3")
+        #expect(error.key == "worker.concurrency (line 3)")
+        let unknown = try #require(try loadError(Self.required + "what is this\n"))
+        #expect(unknown.key == "line 3")
     }
 
     @Test func setWithoutEquals() throws {
@@ -360,11 +362,12 @@ struct WorkerConfigurationTests {
         #expect(!fromEnvironment.description.contains(Self.secret))
     }
 
-    /// A malformed line cannot be attributed to a key, so its text must not be echoed: it may be a secret.
+    /// A malformed line's text must not be echoed (it may be a secret); only a known key it starts with is named.
     @Test func secretOnAMalformedLineIsNotEchoed() throws {
-        for line in ["provider.api_key \(Self.secret)", "provider.api_key: \(Self.secret)", "LLMQ_PROVIDER_API_KEY \(Self.secret)"] {
+        for (line, key) in [("provider.api_key \(Self.secret)", "provider.api_key (line 3)"), ("provider.api_key: \(Self.secret)", "provider.api_key (line 3)"),
+                            ("LLMQ_PROVIDER_API_KEY \(Self.secret)", "line 3")] {
             let error = try #require(try loadError(Self.required + line + "\n"))
-            #expect(error.key == "line 3")
+            #expect(error.key == key)
             #expect(!error.description.contains(Self.secret), "\(error)")
         }
     }
@@ -380,7 +383,7 @@ struct WorkerConfigurationTests {
     @Test func redactedSummaryMasksSecrets() throws {
         let configuration = try load(
             Self.required + "provider.api_key = \(Self.secret)\nkafka.sasl.username = alice\nkafka.sasl.password = \(Self.secret)-PW\n"
-                + "kafka.ssl.key.password = \(Self.secret)-KEY\nkafka.sasl.oauthbearer.client.secret = \(Self.secret)-OB\n",
+                + "kafka.ssl.key.password = \(Self.secret)-KEY\n",
             environment: ["LLMQ_PROVIDER_SECRET_KEY": "\(Self.secret)-SK", "LLMQ_PROVIDER_ACCESS_TOKEN": "\(Self.secret)-AT"])
         let summary = configuration.redactedSummary
         for line in summary { #expect(!line.contains(Self.secret), "\(line)") }

@@ -1,0 +1,121 @@
+import Foundation
+import LLMQCore
+import LLMQKafka
+import LLMQMockLLM
+import LLMQTestSupport
+import LLMQWorker
+import Testing
+
+/// Real `llmq worker` processes, killed and signalled, against the mock cluster and the stand-in.
+@Suite("Worker processes: replicas, kill -9, SIGTERM", .serialized)
+struct WorkerProcessTests {
+    @Test("two worker processes share the jobs; SIGKILL of one mid-stream loses nothing")
+    func replicasAndKill() async throws {
+        let bed = try await WorkerTestbed(jobPartitions: 4, mockConfiguration: MockLLMConfiguration(port: 0, words: 12, gap: .milliseconds(50)))
+        let ids = (0..<48).map { "kill-\($0)" }
+        for id in ids { try await bed.enqueue(id: id) }
+        let a = try WorkerProcess(settings: bed.settings(concurrency: 4, extra: ["worker.id=wa"]), name: "a")
+        let b = try WorkerProcess(settings: bed.settings(concurrency: 4, extra: ["worker.id=wb"]), name: "b")
+
+        // Both replicas get work, then one dies without warning while streams are open.
+        try await bed.results.waitFor("results from both replicas", timeout: .seconds(60)) { messages in
+            Set(messages.compactMap { JobResult.decode($0.value)?.worker }).count == 2
+        }
+        #expect(a.isRunning)
+        a.signal(SIGKILL)
+        #expect(try await a.waitForExit() == SIGKILL || !a.isRunning)
+
+        let results = try await bed.waitForResults(ids, timeout: .seconds(120))
+        b.signal(SIGTERM)
+        #expect(try await b.waitForExit() == 0, "\(b.log.suffix(2000))")
+        var duplicates = 0
+        for id in ids {
+            let forJob = try #require(results[id])
+            duplicates += forJob.count - 1
+            for result in forJob {
+                #expect(result.status == .succeeded, "\(id)")
+                #expect(result.text == bed.expectedText(id: id), "\(id)")
+                #expect(try bed.streamText(result.streamID!).get() == result.text, "\(id) chunks")
+            }
+        }
+        // Jobs A had in flight when it died may repeat (at-least-once); report how many did.
+        print("replicasAndKill: \(ids.count) jobs, \(duplicates) duplicate results after SIGKILL")
+        #expect(Set(bed.decodedResults.compactMap(\.worker)) == ["wa", "wb"])
+        await bed.close()
+    }
+
+    @Test("SIGTERM drains in-flight jobs, exits 0 and loses nothing; secrets never leak")
+    func sigtermDrains() async throws {
+        let bed = try await WorkerTestbed(jobPartitions: 2, mockConfiguration: MockLLMConfiguration(port: 0, words: 12, gap: .milliseconds(80)))
+        let ids = (0..<24).map { "term-\($0)" }
+        for id in ids { try await bed.enqueue(id: id) }
+        try await bed.enqueue(id: "term-fails", directive: "fail=401")
+        let apiKey = "sk-test-SECRET-\(UInt32.random(in: 0...UInt32.max))"
+        let saslPassword = "sasl-SECRET-\(UInt32.random(in: 0...UInt32.max))"
+        let secrets = ["LLMQ_PROVIDER_API_KEY": apiKey, "LLMQ_KAFKA_SASL_PASSWORD": saslPassword]
+        let a = try WorkerProcess(settings: bed.settings(concurrency: 6, extra: ["worker.id=wterm", "log.level=debug"]), name: "term", environment: secrets)
+
+        // Wait until jobs are mid-stream, then ask the worker to stop.
+        try await bed.chunks.waitFor("streams in flight") { $0.count >= 12 }
+        a.signal(SIGTERM)
+        #expect(try await a.waitForExit(timeout: .seconds(30)) == 0, "\(a.log.suffix(2000))")
+        let afterDrain = bed.decodedResults
+        let streamsOfA = bed.streams.values.filter { $0.first?.streamID.hasPrefix("wterm-") == true }
+        for stream in streamsOfA {
+            // Every stream A started finished: no job was cut off by the shutdown.
+            #expect(stream.contains { if case .end = $0.kind { true } else if case .abort(let reason, _) = $0.kind { reason != "cancelled" } else { false } })
+        }
+        #expect(!afterDrain.isEmpty)
+
+        // A second worker finishes the rest; nothing is processed twice.
+        let b = try WorkerProcess(settings: bed.settings(concurrency: 6, extra: ["worker.id=wnext"]), name: "next")
+        let results = try await bed.waitForResults(ids + ["term-fails"], timeout: .seconds(90))
+        let metricsText = try await Self.scrapeMetrics(fromLog: b.log)
+        b.signal(SIGTERM)
+        #expect(try await b.waitForExit() == 0)
+        let twice = results.filter { $0.value.count > 1 }.map { "\($0.key)@\($0.value.map { "\($0.worker ?? "")/\($0.source.partition)/\($0.source.offset)" })" }
+        if !twice.isEmpty { print("DUP: \(twice)\n--- A log ---\n\(a.log.split(separator: "\n").filter { !$0.contains("debug") || $0.contains("commit") || $0.contains("offset") || $0.contains("COMMIT") }.suffix(80).joined(separator: "\n"))") }
+        for id in ids {
+            #expect(results[id]?.count == 1, "\(id) processed once")
+            #expect(results[id]?.first?.text == bed.expectedText(id: id))
+        }
+
+        // The secrets appear nowhere: not in logs, results, dead letters or metrics.
+        #expect(metricsText.contains("llmq_jobs_total"))
+        let everything = [a.log, b.log, metricsText] + bed.results.messages.map(\.valueString)
+            + bed.deadLetters.messages.map { $0.valueString + $0.headers.map { $0.stringValue ?? "" }.joined() }
+            + bed.chunks.messages.map(\.valueString)
+        for text in everything {
+            #expect(!text.contains(apiKey))
+            #expect(!text.contains(saslPassword))
+        }
+        #expect(bed.deadLetters.messages.count == 1)
+        await bed.close()
+    }
+
+    @Test("a full worker keeps its group membership through calls longer than max.poll.interval.ms")
+    func longCallsKeepMembership() async throws {
+        let bed = try await WorkerTestbed(jobPartitions: 2, mockConfiguration: MockLLMConfiguration(port: 0, words: 12, gap: .milliseconds(400)))
+        let ids = (0..<6).map { "long-\($0)" }
+        for id in ids { try await bed.enqueue(id: id) }
+        // Each call takes ~5 s, longer than max.poll.interval.ms (4 s); two at a time, so the worker is full.
+        let worker = InProcessWorker(try bed.configuration(concurrency: 2, extra: ["kafka.max.poll.interval.ms=4000", "kafka.session.timeout.ms=3000"]))
+        let results = try await bed.waitForResults(ids, timeout: .seconds(90))
+        try await worker.stop()
+        for id in ids {
+            #expect(results[id]?.count == 1, "\(id): no redelivery, so no rebalance took the partition away")
+            #expect(results[id]?.first?.attempts == 1)
+        }
+        #expect(bed.mock.stats.maxConcurrentStreams <= 2)
+        await bed.close()
+    }
+
+    /// Reads the metrics URL the worker logged and fetches it (a worker run with metrics.port=0).
+    static func scrapeMetrics(fromLog log: String) async throws -> String {
+        guard let range = log.range(of: #"url=http://[^ ]+/metrics"#, options: .regularExpression) else {
+            throw TimedOut(what: "a metrics URL in the worker log")
+        }
+        let url = String(log[range].dropFirst(4)).replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1")
+        return try await httpGet(url)
+    }
+}
