@@ -72,15 +72,24 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // Drives real worker processes against an embedded cluster: the benchmark and the fault suite
+        // (and the tests' process helpers).
+        .target(
+            name: "LLMQHarness",
+            dependencies: [
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQMockLLM",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         // The CLI: parses arguments and wires the pieces above; nothing else.
         .executableTarget(
             name: "llmq",
             dependencies: [
-                "LLMQWorker", "LLMQKafka", "LLMQMockLLM", "LLMQCore", "LLMQProviders",
+                "LLMQWorker", "LLMQKafka", "LLMQMockLLM", "LLMQCore", "LLMQProviders", "LLMQHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,7 +99,7 @@ let package = Package(
         .target(
             name: "LLMQTestSupport",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQMockLLM", "LLMQProviders",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQMockLLM", "LLMQProviders", "LLMQHarness",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -98,7 +107,7 @@ let package = Package(
             ],
             path: "Tests/LLMQTestSupport"
         ),
-        .testTarget(name: "LLMQKafkaTests", dependencies: ["LLMQKafka", "LLMQTestSupport"]),
+        .testTarget(name: "LLMQKafkaTests", dependencies: ["LLMQKafka", "LLMQTestSupport", "LLMQHarness"]),
         .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore"]),
         .testTarget(
             name: "LLMQProvidersTests",
@@ -109,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LLMQWorkerTests",
-            dependencies: ["LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM", "LLMQTestSupport"]
+            dependencies: ["LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness"]
         ),
     ]
 )

@@ -1,3 +1,4 @@
+import LLMQHarness
 import LLMQKafka
 
 /// Records rebalance events for assertions.

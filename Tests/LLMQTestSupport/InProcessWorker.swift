@@ -1,3 +1,4 @@
+import LLMQHarness
 import AsyncHTTPClient
 import NIOCore
 import LLMQWorker

@@ -1,3 +1,4 @@
+import LLMQHarness
 import LLMQKafka
 
 /// A group consumer config that settles rebalances in seconds on the mock cluster

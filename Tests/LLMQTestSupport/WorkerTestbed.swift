@@ -1,3 +1,4 @@
+import LLMQHarness
 import Foundation
 import LLMQCore
 import LLMQKafka
@@ -42,9 +43,9 @@ public final class WorkerTestbed: Sendable {
         mockPort = try await mock.listeningPort()
         group = uniqueName("workers")
         producer = try KafkaProducer(config: producerConfig(cluster), logger: quiet)
-        results = try TopicCollector(cluster, topic: Self.resultsTopic)
-        chunks = try TopicCollector(cluster, topic: Self.chunksTopic)
-        deadLetters = try TopicCollector(cluster, topic: Self.deadLetterTopic)
+        results = try TopicCollector(bootstrapServers: cluster.bootstrapServers, topic: Self.resultsTopic)
+        chunks = try TopicCollector(bootstrapServers: cluster.bootstrapServers, topic: Self.chunksTopic)
+        deadLetters = try TopicCollector(bootstrapServers: cluster.bootstrapServers, topic: Self.deadLetterTopic)
     }
 
     /// Worker settings (`key=value`) for this testbed: fast rebalances, no real backoff, ephemeral metrics port.

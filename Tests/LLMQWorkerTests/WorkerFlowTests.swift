@@ -1,3 +1,4 @@
+import LLMQHarness
 import Foundation
 import LLMQCore
 import LLMQKafka

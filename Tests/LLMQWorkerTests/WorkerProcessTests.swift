@@ -1,3 +1,4 @@
+import LLMQHarness
 import Foundation
 import LLMQCore
 import LLMQKafka
@@ -14,8 +15,8 @@ struct WorkerProcessTests {
         let bed = try await WorkerTestbed(jobPartitions: 4, mockConfiguration: MockLLMConfiguration(port: 0, words: 12, gap: .milliseconds(50)))
         let ids = (0..<48).map { "kill-\($0)" }
         for id in ids { try await bed.enqueue(id: id) }
-        let a = try WorkerProcess(settings: bed.settings(concurrency: 4, extra: ["worker.id=wa"]), name: "a")
-        let b = try WorkerProcess(settings: bed.settings(concurrency: 4, extra: ["worker.id=wb"]), name: "b")
+        let a = try LLMQProcess(workerSettings: bed.settings(concurrency: 4, extra: ["worker.id=wa"]), name: "a")
+        let b = try LLMQProcess(workerSettings: bed.settings(concurrency: 4, extra: ["worker.id=wb"]), name: "b")
 
         // Both replicas get work, then one dies without warning while streams are open.
         try await bed.results.waitFor("results from both replicas", timeout: .seconds(60)) { messages in
@@ -53,7 +54,7 @@ struct WorkerProcessTests {
         let apiKey = "sk-test-SECRET-\(UInt32.random(in: 0...UInt32.max))"
         let saslPassword = "sasl-SECRET-\(UInt32.random(in: 0...UInt32.max))"
         let secrets = ["LLMQ_PROVIDER_API_KEY": apiKey, "LLMQ_KAFKA_SASL_PASSWORD": saslPassword]
-        let a = try WorkerProcess(settings: bed.settings(concurrency: 6, extra: ["worker.id=wterm", "log.level=debug"]), name: "term", environment: secrets)
+        let a = try LLMQProcess(workerSettings: bed.settings(concurrency: 6, extra: ["worker.id=wterm", "log.level=debug"]), name: "term", environment: secrets)
 
         // Wait until jobs are mid-stream, then ask the worker to stop.
         try await bed.chunks.waitFor("streams in flight") { $0.count >= 12 }
@@ -68,7 +69,7 @@ struct WorkerProcessTests {
         #expect(!afterDrain.isEmpty)
 
         // A second worker finishes the rest; nothing is processed twice.
-        let b = try WorkerProcess(settings: bed.settings(concurrency: 6, extra: ["worker.id=wnext"]), name: "next")
+        let b = try LLMQProcess(workerSettings: bed.settings(concurrency: 6, extra: ["worker.id=wnext"]), name: "next")
         let results = try await bed.waitForResults(ids + ["term-fails"], timeout: .seconds(90))
         let metricsText = try await Self.scrapeMetrics(fromLog: b.log)
         b.signal(SIGTERM)

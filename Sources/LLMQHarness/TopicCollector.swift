@@ -2,16 +2,22 @@ import LLMQKafka
 import Logging
 import Synchronization
 
-/// Reads a topic from the beginning in the background, keeping every message for assertions.
+/// Reads a topic from the beginning in the background, keeping every message (with its arrival time).
 public final class TopicCollector: Sendable {
     private let consumer: KafkaConsumer
     private let received = MessageStore()
     private let reader: Task<Void, Never>
 
-    public init(_ cluster: MockCluster, topic: String) throws {
-        var logger = Logger(label: "test.collector")
-        logger.logLevel = .error
-        consumer = try KafkaConsumer(config: fastGroupConfig(cluster, group: uniqueName("collector"), extra: ["fetch.wait.max.ms": "20"]), logger: logger)
+    public init(bootstrapServers: String, topic: String) throws {
+        var logger = Logger(label: "llmq.collector")
+        logger.logLevel = .critical
+        // A private group reading from the beginning; short sessions settle quickly on the mock cluster.
+        let config = KafkaConfig([
+            "bootstrap.servers": bootstrapServers, "group.id": uniqueName("collector"), "auto.offset.reset": "earliest",
+            "enable.auto.commit": "false", "session.timeout.ms": "3000", "heartbeat.interval.ms": "300",
+            "fetch.wait.max.ms": "5", "topic.metadata.refresh.interval.ms": "1000", "log_level": "2",
+        ])
+        consumer = try KafkaConsumer(config: config, logger: logger)
         try consumer.subscribe(topics: [topic])
         let consumer = self.consumer
         let received = self.received
