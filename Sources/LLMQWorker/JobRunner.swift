@@ -132,11 +132,13 @@ public final class JobRunner: Sendable {
             try await stream.emit(.start)
             var text = ""
             var firstChunk: ContinuousClock.Instant?
+            var coalescer = DeltaCoalescer(minBytes: configuration.chunkCoalesceBytes, maxDelay: configuration.chunkCoalesceDelay)
             let completion = try await provider.complete(request, timeouts: timeouts) { delta in
                 if firstChunk == nil { firstChunk = .now }
                 text += delta
-                try await stream.emit(.delta(delta))
+                if let merged = coalescer.add(delta) { try await stream.emit(.delta(merged)) }
             }
+            if let rest = coalescer.flush() { try await stream.emit(.delta(rest)) }
             outcome.text = text
             if let firstChunk { outcome.firstChunkMs = milliseconds(firstChunk - started) }
             if let usage = completion.usage { outcome.addUsage(usage) }
