@@ -83,6 +83,8 @@ let package = Package(
                 "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQMockLLM",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // The CLI: parses arguments and wires the pieces above; nothing else.

@@ -15,13 +15,77 @@ final class ConsumerState: Sendable {
         var owned: Set<TopicPartition> = []
     }
 
+    /// Bounds the messages fetched but not yet read: above `maxBuffered` the poll thread pauses
+    /// fetching (it keeps polling, so the group is still served); below half of it fetching resumes,
+    /// except for partitions the application paused.
+    private struct Flow {
+        var buffered = 0
+        var bufferFull = false
+        var applicationPaused: Set<TopicPartition> = []
+    }
+
     private let assignmentState = Mutex(Assignment())
+    private let flow = Mutex(Flow())
     private let continuation: AsyncStream<ConsumerMessage>.Continuation
     private let handler: RebalanceHandler?
+    private let maxBuffered: Int
+    /// Set once the client exists; weak because the client's callbacks reach this state.
+    private let clientReference = Mutex<WeakClient>(WeakClient())
 
-    init(continuation: AsyncStream<ConsumerMessage>.Continuation, handler: RebalanceHandler?) {
+    init(continuation: AsyncStream<ConsumerMessage>.Continuation, handler: RebalanceHandler?, maxBuffered: Int) {
         self.continuation = continuation
         self.handler = handler
+        self.maxBuffered = max(1, maxBuffered)
+    }
+
+    func attach(_ client: RdKafkaClient) { clientReference.withLock { $0.client = client } }
+
+    /// The application pauses partitions (they stay paused whatever the buffer does).
+    func applicationPause(_ partitions: [TopicPartition]) -> rd_kafka_resp_err_t {
+        flow.withLock { $0.applicationPaused.formUnion(partitions) }
+        return setFetching(partitions, paused: true)
+    }
+
+    /// The application resumes partitions; fetching restarts unless the buffer is full.
+    func applicationResume(_ partitions: [TopicPartition]) -> rd_kafka_resp_err_t {
+        let bufferFull = flow.withLock { state -> Bool in
+            state.applicationPaused.subtract(partitions)
+            return state.bufferFull
+        }
+        return bufferFull ? RD_KAFKA_RESP_ERR_NO_ERROR : setFetching(partitions, paused: false)
+    }
+
+    /// A reader took a message from the buffer (current or stale).
+    func didTake() {
+        let resume = flow.withLock { state -> [TopicPartition]? in
+            state.buffered -= 1
+            guard state.bufferFull, state.buffered <= maxBuffered / 2 else { return nil }
+            state.bufferFull = false
+            return Array(assignment.subtracting(state.applicationPaused))
+        }
+        if let resume { _ = setFetching(resume, paused: false) }
+    }
+
+    /// On the poll thread, after buffering a message.
+    private func didBuffer() {
+        let pause = flow.withLock { state -> Bool in
+            state.buffered += 1
+            guard !state.bufferFull, state.buffered >= maxBuffered else { return false }
+            state.bufferFull = true
+            return true
+        }
+        if pause { _ = setFetching(Array(assignment), paused: true) }
+    }
+
+    private var bufferFull: Bool { flow.withLock { $0.bufferFull } }
+
+    /// Messages fetched and not yet read.
+    var bufferedCount: Int { flow.withLock { $0.buffered } }
+
+    private func setFetching(_ partitions: [TopicPartition], paused: Bool) -> rd_kafka_resp_err_t {
+        guard !partitions.isEmpty, let client = clientReference.withLock({ $0.client }) else { return RD_KAFKA_RESP_ERR_NO_ERROR }
+        let list = TopicPartitionList(partitions)
+        return paused ? rd_kafka_pause_partitions(client.handle, list.pointer) : rd_kafka_resume_partitions(client.handle, list.pointer)
     }
 
     var assignment: Set<TopicPartition> { assignmentState.withLock { $0.owned } }
@@ -51,6 +115,7 @@ final class ConsumerState: Sendable {
             headers: Self.headers(of: pointer),
             timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp,
             assignmentGeneration: generation))
+        didBuffer()
     }
 
     private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
@@ -93,6 +158,7 @@ final class ConsumerState: Sendable {
             } else {
                 rd_kafka_assign(rk, partitions)
             }
+            if bufferFull { _ = setFetching(list, paused: true) }
             // After assigning, so the handler may pause the new partitions; their messages can only
             // be polled by this thread once the callback returns.
             notify(.assigned(list))
@@ -136,4 +202,10 @@ final class ConsumerState: Sendable {
     }
 
     func finish() { continuation.finish() }
+}
+
+/// A weak reference that can live in a Mutex.
+private struct WeakClient: @unchecked Sendable {
+    // @unchecked: only read and written under the Mutex that holds it.
+    weak var client: RdKafkaClient?
 }

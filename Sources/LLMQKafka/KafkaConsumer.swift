@@ -14,15 +14,19 @@ public final class KafkaConsumer: Sendable {
     private let stream: AsyncStream<ConsumerMessage>
     private let pollThread: PollThread
 
-    /// - Parameter rebalanceHandler: called for each assignment change before it completes.
-    public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.consumer"), rebalanceHandler: RebalanceHandler? = nil) throws {
+    /// - Parameters:
+    ///   - maxBufferedMessages: fetched messages not yet read above which fetching pauses (memory
+    ///     stays bounded however large the backlog). Default 1000.
+    ///   - rebalanceHandler: called for each assignment change before it completes.
+    public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.consumer"), maxBufferedMessages: Int = 1000,
+                rebalanceHandler: RebalanceHandler? = nil) throws {
         var config = config
         config.setDefault("enable.auto.offset.store", "false")
         guard config["group.id"] != nil else {
             throw KafkaError(code: .configuration, message: "kafka.group.id: a group consumer needs group.id")
         }
         let (stream, continuation) = AsyncStream.makeStream(of: ConsumerMessage.self)
-        let state = ConsumerState(continuation: continuation, handler: rebalanceHandler)
+        let state = ConsumerState(continuation: continuation, handler: rebalanceHandler, maxBuffered: maxBufferedMessages)
         let client = try RdKafkaClient(kind: .consumer, config: config, logger: logger) { conf in
             rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
                 guard let opaque, let partitions else { return }
@@ -31,6 +35,7 @@ public final class KafkaConsumer: Sendable {
             }
         }
         rd_kafka_poll_set_consumer(client.handle)
+        state.attach(client)
         self.client = client
         self.state = state
         self.stream = stream
@@ -64,22 +69,23 @@ public final class KafkaConsumer: Sendable {
     /// assignment of a partition that has since been revoked are dropped: another member owns them.
     public var messages: ConsumerMessages { ConsumerMessages(base: stream, state: state) }
 
+    /// Messages fetched and not yet read (bounded by `maxBufferedMessages`, plus what was in flight).
+    public var bufferedMessageCount: Int { state.bufferedCount }
+
     /// Partitions currently assigned to this member.
     public var assignment: Set<TopicPartition> { state.assignment }
 
     /// Stops fetching from these partitions; the poll loop (and group membership) goes on.
     public func pause(_ partitions: [TopicPartition]) throws {
         guard !partitions.isEmpty else { return }
-        let list = TopicPartitionList(partitions)
-        let err = rd_kafka_pause_partitions(client.handle, list.pointer)
+        let err = state.applicationPause(partitions)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code: .consumer, err) }
     }
 
-    /// Resumes fetching from these partitions.
+    /// Resumes fetching from these partitions (unless too many fetched messages are still unread).
     public func resume(_ partitions: [TopicPartition]) throws {
         guard !partitions.isEmpty else { return }
-        let list = TopicPartitionList(partitions)
-        let err = rd_kafka_resume_partitions(client.handle, list.pointer)
+        let err = state.applicationResume(partitions)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code: .consumer, err) }
     }
 
@@ -154,6 +160,7 @@ public struct ConsumerMessages: AsyncSequence, Sendable {
         let state: ConsumerState
         public mutating func next() async -> ConsumerMessage? {
             while let message = await base.next() {
+                state.didTake()
                 if state.isCurrent(message) { return message }
             }
             return nil

@@ -13,7 +13,7 @@ struct LLMQCommand: AsyncParsableCommand {
             """,
         subcommands: [
             DevCommand.self, WorkerCommand.self, EnqueueCommand.self, TailCommand.self,
-            DevBrokerCommand.self, MockLLMCommand.self,
+            DevBrokerCommand.self, MockLLMCommand.self, BenchCommand.self, FaultsCommand.self,
         ]
     )
 }

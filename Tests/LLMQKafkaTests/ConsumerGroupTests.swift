@@ -75,6 +75,27 @@ struct ConsumerGroupTests {
         await producer.close()
     }
 
+    @Test("a slow reader bounds what is fetched ahead; every message still arrives once, in order")
+    func boundedBuffer() async throws {
+        let cluster = try MockCluster(brokers: 1)
+        try cluster.createTopic("backlog", partitions: 1)
+        let producer = try KafkaProducer(config: producerConfig(cluster))
+        let counter = DeliveryCounter()
+        for i in 0..<600 { try await producer.produce(OutgoingMessage(topic: "backlog", key: "k", value: "\(i)"), handler: counter) }
+        try await producer.flush(timeout: .seconds(30))
+        let consumer = try KafkaConsumer(config: fastGroupConfig(cluster, group: uniqueName("bounded"), extra: ["max.partition.fetch.bytes": "2048"]),
+                                         maxBufferedMessages: 50)
+        try consumer.subscribe(topics: ["backlog"])
+        try await waitUntil("the buffer fills") { consumer.bufferedMessageCount >= 50 }
+        // Nobody reads for a while: fetching has paused, so the buffer stops near its bound.
+        try await Task.sleep(for: .seconds(1))
+        #expect(consumer.bufferedMessageCount < 300, "\(consumer.bufferedMessageCount) buffered")
+        let messages = try await collect(600, from: consumer)
+        #expect(messages.map(\.offset) == (0..<600).map(Int64.init))
+        await consumer.close()
+        await producer.close()
+    }
+
     @Test("a restarted consumer resumes at stored offsets; unstored messages are redelivered")
     func storedOffsetsAreResumePoints() async throws {
         let cluster = try MockCluster(brokers: 1)

@@ -1,6 +1,5 @@
 import LLMQHarness
 import AsyncHTTPClient
-import NIOCore
 import LLMQWorker
 import Logging
 import ServiceLifecycle
@@ -31,9 +30,3 @@ public final class InProcessWorker: Sendable {
     }
 }
 
-/// GETs a URL's body as text (for /metrics, /healthz).
-public func httpGet(_ url: String) async throws -> String {
-    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
-    let body = try await response.body.collect(upTo: 16 << 20)
-    return String(buffer: body)
-}

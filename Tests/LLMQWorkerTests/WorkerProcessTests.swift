@@ -117,6 +117,6 @@ struct WorkerProcessTests {
             throw TimedOut(what: "a metrics URL in the worker log")
         }
         let url = String(log[range].dropFirst(4)).replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1")
-        return try await httpGet(url)
+        return try await httpGetText(url)
     }
 }

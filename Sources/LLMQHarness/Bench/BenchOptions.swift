@@ -1,0 +1,52 @@
+/// What `llmq bench` runs and at which sizes.
+public struct BenchOptions: Sendable {
+    /// Scenarios to run, in this order. Default: all.
+    public var scenarios: [BenchScenario] = BenchScenario.allCases
+    /// Drain: jobs enqueued before the worker starts. Default 2000.
+    public var jobs = 2000
+    /// Drain: deltas per job (a job makes `words + 2` chunk events). Default 50.
+    public var drainWords = 50
+    /// Drain: `worker.chunk_coalesce_bytes` of the extra coalesced drain row; 0 skips that row. Default 64.
+    public var coalesceBytes = 64
+    /// Forward latency: total chunk events per second offered by the stand-in. Default 30000.
+    public var rate = 30_000
+    /// Forward latency: milliseconds between one stream's events (streams = rate × gap / 1000). Default 10.
+    public var latencyGapMs = 10
+    /// Forward latency: deltas per job. Default 200 (about 2 s per stream).
+    public var latencyWords = 200
+    /// Forward latency: how many times each stream slot is reused (jobs = streams × waves). Default 5.
+    public var latencyWaves = 5
+    /// Many slow streams: concurrent streams on one worker. Default 10000.
+    public var streams = 10_000
+    /// Many slow streams: deltas per stream. Default 30.
+    public var slowWords = 30
+    /// Many slow streams: range of milliseconds between one stream's events. Default 20...50.
+    public var slowGapMs: ClosedRange<Int> = 20...50
+    /// Replicas: worker process counts to compare. Default [1, 2, 4].
+    public var replicaCounts = [1, 2, 4]
+    /// Replicas: jobs per replica (each run then lasts about the same time). Default 160.
+    public var jobsPerReplica = 160
+    /// Replicas: partitions of the jobs topic. Default 8.
+    public var replicaPartitions = 8
+    /// Where `bench.json` and `bench.txt` go; nil writes only to stdout. Default nil.
+    public var outputDirectory: String? = nil
+
+    public init() {}
+
+    /// Small sizes for a smoke run (a minute or so).
+    public static var quick: BenchOptions {
+        var options = BenchOptions()
+        options.jobs = 200
+        options.rate = 3000
+        options.latencyWords = 50
+        options.latencyWaves = 2
+        options.streams = 500
+        options.jobsPerReplica = 16
+        return options
+    }
+}
+
+/// One benchmark scenario.
+public enum BenchScenario: String, Sendable, CaseIterable {
+    case ceiling, drain, latency, streams, replicas
+}

@@ -1,0 +1,82 @@
+import LLMQCore
+import LLMQMockLLM
+
+/// What one phase of the fault suite saw.
+public struct PhaseReport: Sendable, Codable {
+    public var phase: String
+    public var jobs = 0
+    public var results = 0
+    public var duplicates = 0
+    public var lost = 0
+    public var faultsInjected = 0
+    public var seconds = 0.0
+    public var secretLeaks = 0
+    /// Checks that failed, each a sentence.
+    public var failures: [String] = []
+    /// Facts worth printing (counts by status, exits seen, ...).
+    public var notes: [String] = []
+
+    public var passed: Bool { failures.isEmpty && lost == 0 && secretLeaks == 0 }
+
+    init(phase: String) { self.phase = phase }
+
+    mutating func check(_ condition: Bool, _ failure: @autoclosure () -> String) {
+        if !condition { failures.append(failure()) }
+    }
+}
+
+/// What a job is expected to end as.
+struct Expectation {
+    var status: JobResult.Status = .succeeded
+    /// Exact attempt count, when the phase knows it.
+    var attempts: Int?
+    /// The stand-in's reply length, for text checks of succeeded jobs.
+    var words: Int
+    var directive = ""
+}
+
+extension PhaseReport {
+    /// Checks every expected job against the results: none lost, statuses and attempts as expected,
+    /// and each succeeded result's text equal to the stand-in's reply and to its own stream's deltas.
+    mutating func verify(_ expected: [String: Expectation], in environment: FaultEnvironment, maxFailuresListed: Int = 10) {
+        jobs = expected.count
+        let all = environment.results.messages.compactMap { JobResult.decode($0.value) }
+        results = all.count
+        let byJob = Dictionary(grouping: all.filter { $0.jobID != nil }, by: { $0.jobID! })
+        let streams = Dictionary(grouping: environment.chunks.messages.compactMap { ChunkEvent.decode($0.value) }, by: \.streamID)
+        var listed = 0
+        func fail(_ text: String) {
+            listed += 1
+            if listed <= maxFailuresListed { failures.append(text) } else if listed == maxFailuresListed + 1 { failures.append("(more failures not listed)") }
+        }
+        for (id, expectation) in expected.sorted(by: { $0.key < $1.key }) {
+            guard let forJob = byJob[id], !forJob.isEmpty else {
+                lost += 1
+                fail("\(id): no result (lost)")
+                continue
+            }
+            duplicates += forJob.count - 1
+            // The last result is the job's final word; earlier ones are repeats after a crash or rebalance.
+            for result in forJob {
+                if result.status != expectation.status {
+                    fail("\(id): status \(result.status.rawValue), expected \(expectation.status.rawValue) (\(result.error?.kind ?? ""))")
+                }
+                if let attempts = expectation.attempts, result.attempts != attempts {
+                    fail("\(id): \(result.attempts) attempts, expected \(attempts)")
+                }
+                guard result.status == .succeeded else { continue }
+                let reply = MockReply.pieces(for: FaultEnvironment.prompt(id: id, directive: expectation.directive), words: expectation.words).joined()
+                if result.text != reply { fail("\(id): text differs from the stand-in's reply") }
+                guard let streamID = result.streamID, let events = streams[streamID]?.sorted(by: { $0.seq < $1.seq }) else {
+                    fail("\(id): no chunk events for its stream"); continue
+                }
+                let deltas = events.compactMap { if case .delta(let text) = $0.kind { text } else { nil } }.joined()
+                let complete = events.map(\.seq) == Array(0..<events.count)
+                    && { if case .start = events.first?.kind { true } else { false } }()
+                    && { if case .end = events.last?.kind { true } else { false } }()
+                if !complete { fail("\(id): stream \(streamID) is not start, seq 0… without gaps, end") }
+                if deltas != result.text { fail("\(id): stream \(streamID) deltas differ from the result text") }
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import LLMQHarness
+
+/// `llmq bench`: the benchmark. Each scenario runs in a fresh embedded cluster with the provider
+/// stand-in and the workers as child processes; figures go to stdout and, with --output, to files.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure throughput, CPU per chunk event, forward latency, many slow streams and replica scaling.",
+        discussion: """
+            Scenarios: ceiling (librdkafka alone), drain (a backlog through one worker, zero-latency provider; \
+            also with chunk coalescing), latency (paced provider, stamp → chunk consumer), streams (many slow \
+            concurrent streams on one worker), replicas (1, 2, 4 workers on a latency-bound load). \
+            Use a release build (`make bench`) on an otherwise idle machine. Figures are reported, never asserted.
+            """
+    )
+
+    @Option(name: .customLong("scenario"), help: "A scenario to run (repeatable): ceiling, drain, latency, streams, replicas. Default: all.")
+    var scenarios: [String] = []
+
+    @Option(help: "Drain: jobs in the backlog (default 2000).")
+    var jobs: Int?
+
+    @Option(help: "Many slow streams: concurrent streams on one worker (default 10000).")
+    var streams: Int?
+
+    @Option(help: "Forward latency: chunk events per second offered by the stand-in (default 30000).")
+    var rate: Int?
+
+    @Option(name: .customLong("coalesce-bytes"), help: "Drain: also run with worker.chunk_coalesce_bytes=N (default 64; 0 skips that row).")
+    var coalesceBytes: Int?
+
+    @Option(help: "Directory for bench.json and bench.txt.")
+    var output: String?
+
+    @Flag(help: "Small sizes, for a smoke run.")
+    var quick = false
+
+    // The ceiling's child process: `llmq bench --role ceiling-producer ...`.
+    @Option(help: .hidden) var role: String?
+    @Option(help: .hidden) var brokers: String?
+    @Option(help: .hidden) var topic: String?
+    @Option(help: .hidden) var messages: Int?
+    @Option(name: .customLong("value-bytes"), help: .hidden) var valueBytes: Int?
+    @Option(help: .hidden) var keys: Int?
+
+    func validate() throws {
+        for name in scenarios where BenchScenario(rawValue: name) == nil {
+            throw ValidationError("unknown scenario '\(name)'; one of: \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let role, role != "ceiling-producer" { throw ValidationError("unknown role '\(role)'") }
+    }
+
+    func run() async throws {
+        if role == "ceiling-producer" {
+            guard let brokers, let topic, let messages, let valueBytes, let keys else {
+                throw ValidationError("--role ceiling-producer needs --brokers, --topic, --messages, --value-bytes and --keys")
+            }
+            let report = try await CeilingProducer.run(brokers: brokers, topic: topic, messages: messages, valueBytes: valueBytes, keys: keys)
+            print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
+            return
+        }
+        var options = quick ? BenchOptions.quick : BenchOptions()
+        if !scenarios.isEmpty { options.scenarios = scenarios.compactMap(BenchScenario.init(rawValue:)) }
+        if let jobs { options.jobs = jobs }
+        if let streams { options.streams = streams }
+        if let rate { options.rate = rate }
+        if let coalesceBytes { options.coalesceBytes = coalesceBytes }
+        options.outputDirectory = output
+        let benchmark = Benchmark(options: options) { line in
+            FileHandle.standardError.write(Data("bench: \(line)\n".utf8))
+        }
+        let report = try await benchmark.run()
+        print(report.text, terminator: "")
+        if let output { print("\nwritten: \(output)/bench.json, \(output)/bench.txt") }
+    }
+}
