@@ -17,6 +17,9 @@ public final class JobRunner: Sendable {
     let retryRunner: RetryRunner
     private let parser: JobParser
     private let streamCounter = Atomic<UInt64>(0)
+    /// Prefix of this process's stream ids. A configured `worker.id` survives restarts, so a random
+    /// token per process start keeps stream ids unique across restarts and redeliveries.
+    private let streamPrefix: String
 
     public init(configuration: WorkerConfiguration, producer: KafkaProducer, provider: any Provider,
                 metrics: WorkerMetrics, workerID: String, logger: Logger,
@@ -29,6 +32,7 @@ public final class JobRunner: Sendable {
         self.logger = logger
         self.retryRunner = retryRunner ?? RetryRunner(policy: configuration.retry)
         parser = JobParser(maxJobBytes: configuration.maxJobBytes)
+        streamPrefix = configuration.workerID == nil ? workerID : "\(workerID).\(Worker.randomToken(length: 4))"
     }
 
     /// Processes the job. Returns once its result is acknowledged by the broker.
@@ -108,7 +112,7 @@ public final class JobRunner: Sendable {
     private func attempt(_ job: Job, number: Int, message: ConsumerMessage, outcome: inout JobOutcome,
                          started: ContinuousClock.Instant, logger: Logger) async throws -> ProviderCompletion {
         var logger = logger
-        let streamID = "\(workerID)-\(message.partition)-\(message.offset)-\(streamCounter.add(1, ordering: .relaxed).newValue)"
+        let streamID = "\(streamPrefix)-\(message.partition)-\(message.offset)-\(streamCounter.add(1, ordering: .relaxed).newValue)"
         logger[metadataKey: LogKeys.attempt] = "\(number)"
         logger[metadataKey: LogKeys.streamID] = "\(streamID)"
         outcome.attempts = number

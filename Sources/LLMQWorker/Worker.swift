@@ -213,8 +213,11 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    static func randomID() -> String {
+    /// A worker id for this process when `worker.id` is not set: `w` and 6 random characters.
+    static func randomID() -> String { "w" + randomToken(length: 6) }
+
+    static func randomToken(length: Int) -> String {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        return "w" + String((0..<6).map { _ in alphabet.randomElement()! })
+        return String((0..<length).map { _ in alphabet.randomElement()! })
     }
 }

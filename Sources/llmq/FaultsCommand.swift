@@ -43,11 +43,7 @@ struct FaultsCommand: AsyncParsableCommand {
         if let seed { options.seed = seed }
         let reports = try await FaultSuite(options: options).run()
         print("")
-        print("phase      jobs  results  duplicates  lost  faults  leaks  seconds  verdict")
-        for r in reports {
-            print(String(format: "%-9@ %5d  %7d  %10d  %4d  %6d  %5d  %7.0f  %@", r.phase as NSString, r.jobs, r.results, r.duplicates,
-                         r.lost, r.faultsInjected, r.secretLeaks, r.seconds, (r.passed ? "passed" : "FAILED") as NSString))
-        }
+        print(FaultReportTable.render(reports))
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

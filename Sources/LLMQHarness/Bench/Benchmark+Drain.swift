@@ -15,7 +15,7 @@ extension Benchmark {
             try await results.waitForAssignment(partitions: 6)
             let standInUsage = UsageSampler(pid: env.standIn!.pid)
             let extra = coalesceBytes > 0 ? ["worker.chunk_coalesce_bytes=\(coalesceBytes)"] : []
-            let started = try env.startWorker(env.workerSettings(concurrency: 64, extra: extra), name: "bench-worker")
+            let started = try env.startWorker(env.workerSettings(concurrency: Int(ProcessInfo.processInfo.environment["BENCH_CONC"] ?? "64")!, extra: extra), name: "bench-worker")
             worker = started
             let workerUsage = UsageSampler(pid: started.pid)
             try await results.waitFor(count: jobs, timeout: .seconds(600))
@@ -58,6 +58,7 @@ extension Benchmark {
             row.add("worker CPU per job", cpu * 1000 / Double(jobs), "ms")
             row.add("worker CPU use", cpu / seconds * 100, "% of a core")
             row.add("worker peak RSS", Double(peakRSS) / 1_048_576, "MiB")
+            FileManager.default.createFile(atPath: "/tmp/bench-results.jsonl", contents: Data(resultTally.values.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\n").utf8)) // DEBUG
             let timings = resultTally.values.compactMap { JobResult.decode($0)?.timing }
             row.add("job time p50 (result timing.total_ms)", percentile(timings.map(\.totalMs), 50), "ms")
             row.add("job time p99", percentile(timings.map(\.totalMs), 99), "ms")

@@ -73,7 +73,7 @@ public struct FaultSuite: Sendable {
         let deadline = ContinuousClock.now + .seconds(options.soak ? 600 : 180)
         var kills = 0
         while ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(Int.random(in: 1500...3000, using: &rng)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 2000...4000, using: &rng)))
             if Set(env.results.messages.compactMap(\.keyString)).count >= ids.count { break }
             let victim = Int.random(in: 0..<3, using: &rng)
             env.replicas[victim]?.signal(SIGKILL)
