@@ -23,13 +23,15 @@ release: deps
 bench: release
 	.build/release/llmq bench --output bench-results
 
-## faults: the fault suite (kill -9, broker faults, provider faults, bad input, rolling restarts).
-faults: release
-	.build/release/llmq faults
+## faults: the fault suite (kill -9, broker faults, provider faults, bad input, rolling restarts), ~2 minutes.
+faults: deps
+	$(SWIFT) build --product llmq
+	.build/debug/llmq faults --json fault-results.json
 
-## soak: the fault suite's long mode.
-soak: release
-	.build/release/llmq faults --soak
+## soak: the fault suite's long mode (2,000 jobs a phase, 10^5 bad payloads), ~15 minutes.
+soak: deps
+	$(SWIFT) build --product llmq
+	.build/debug/llmq faults --soak --json fault-results.json
 
 deps:
 	@bash scripts/ensure-deps.sh

@@ -99,8 +99,6 @@ public struct FaultSuite: Sendable {
         let env = try await FaultEnvironment(brokers: 3, mock: MockLLMConfiguration(words: words, gap: .milliseconds(20)), secrets: secrets)
         let ids = (0..<jobCount).map { "broker-\($0)" }
         for replica in 0..<2 { try env.startReplica(replica) }
-        for id in ids { try await env.enqueue(id: id) }
-        try await env.flush()
         let c = env.cluster
         let faults: [(String, () throws -> Void)] = [
             ("Produce errors", { c.pushRequestErrors(.produce, [KafkaErrorCodes.notEnoughReplicas, KafkaErrorCodes.notLeaderForPartition, KafkaErrorCodes.requestTimedOut]) }),
@@ -118,13 +116,20 @@ public struct FaultSuite: Sendable {
             ("broker 3 up", { try c.setBrokerUp(3) }),
         ]
         var exits: [String] = []
-        for (name, inject) in faults {
+        // Jobs arrive throughout, so every fault meets work in flight.
+        let batches = stride(from: 0, to: ids.count, by: max(1, ids.count / faults.count)).map { Array(ids[$0..<min($0 + max(1, ids.count / faults.count), ids.count)]) }
+        for (index, (name, inject)) in faults.enumerated() {
+            for id in index < batches.count ? batches[index] : [] { try await env.enqueue(id: id) }
+            if index == faults.count - 1 { for id in batches.dropFirst(faults.count).joined() { try await env.enqueue(id: id) } }
+            // No flush here: while a broker is down its partitions take nothing (the mock cluster
+            // moves no leaders), and the producer delivers once it is back.
             try inject()
             report.faultsInjected += 1
             log("    injected: \(name)")
             try await Task.sleep(for: .milliseconds(1200))
             exits += try restartExited(env)
         }
+        try await env.flush()
         let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline, Set(env.results.messages.compactMap(\.keyString)).count < ids.count {
             exits += try restartExited(env)
