@@ -56,7 +56,7 @@ public enum DevEnvironment {
         }
         let mock = MockLLMServer(configuration: MockLLMConfiguration(host: "127.0.0.1", port: options.mockPort, words: 40,
                                                                      firstChunkDelay: .milliseconds(300), gap: .milliseconds(60)),
-                                 logger: logger)
+                                 logger: Self.quiet(logger))
         let mockTask = Task { try await mock.run() }
         let mockPort = try await mock.listeningPort()
         configuration.providerBaseURL = "http://127.0.0.1:\(mockPort)"
@@ -75,8 +75,7 @@ public enum DevEnvironment {
         var tailKafka = KafkaConfig(["bootstrap.servers": bootstrap, "log_level": "3"])
         tailKafka["topic.metadata.refresh.interval.ms"] = "2000"
         let tailer = ChunkTailer(kafka: tailKafka, topic: configuration.chunksTopic, fromBeginning: true)
-        var quiet = logger
-        quiet.logLevel = .error
+        let quiet = Self.quiet(logger)
         let tailTask = Task { try await tailer.run(logger: quiet) { event, view in renderer.show(event, view); return true } }
         if options.demo {
             let producer = try KafkaProducer(config: KafkaConfig(["bootstrap.servers": bootstrap, "log_level": "3"]), logger: quiet)
@@ -86,12 +85,22 @@ public enum DevEnvironment {
             }
             await producer.close()
         }
-        defer {
-            tailTask.cancel()
-            mockTask.cancel()
-        }
-        try await WorkerRuntime.run(configuration, logger: logger)
+        var failure: (any Error)?
+        do { try await WorkerRuntime.run(configuration, logger: logger) } catch { failure = error }
+        // Stop the live view and the stand-in before the embedded broker goes away with this scope.
+        tailTask.cancel()
+        _ = await tailTask.result
+        mockTask.cancel()
+        _ = await mockTask.result
         withExtendedLifetime(cluster) {}
+        if let failure { throw failure }
+    }
+
+    /// The stand-in and the live view only speak up for real trouble (their shutdown is routine).
+    private static func quiet(_ logger: Logger) -> Logger {
+        var quiet = logger
+        quiet.logLevel = .critical
+        return quiet
     }
 
     /// Keeps `value` (for example a MockCluster) alive until SIGINT or SIGTERM.

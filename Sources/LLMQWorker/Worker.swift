@@ -161,7 +161,7 @@ public final class Worker: Service, Sendable {
         case .revoked(let tps):
             let revoked = Set(tps)
             let deadline = ContinuousClock.now + configuration.revokeGrace
-            await waitForJobs(in: revoked, until: deadline, cancelAfter: true)
+            await waitForJobs(in: revoked, until: deadline)
             state.withLock { $0.tracker.revoke(tps) }
             logger.info("revoke drained", metadata: ["partitions": "\(tps.map(\.description).joined(separator: ","))"])
         }
@@ -169,7 +169,7 @@ public final class Worker: Service, Sendable {
 
     /// Waits for running jobs of `partitions` (all when nil) until `deadline`, then cancels the rest
     /// (their streams end with `abort`, no result: they will be redelivered) and waits for them to end.
-    private func waitForJobs(in partitions: Set<TopicPartition>?, until deadline: ContinuousClock.Instant, cancelAfter: Bool) async {
+    private func waitForJobs(in partitions: Set<TopicPartition>?, until deadline: ContinuousClock.Instant) async {
         func remaining() -> [Task<Void, Never>] {
             state.withLock { state in
                 state.running.filter { partitions?.contains($0.key) ?? true }.flatMap { $0.value.values }
@@ -189,7 +189,7 @@ public final class Worker: Service, Sendable {
     /// stored offsets are committed and the consumer leaves the group at once.
     private func drain(consumer: KafkaConsumer, producer: KafkaProducer) async {
         logger.info("draining", metadata: ["in_flight": "\(admission.inFlight)"])
-        await waitForJobs(in: nil, until: .now + configuration.shutdownGrace, cancelAfter: true)
+        await waitForJobs(in: nil, until: .now + configuration.shutdownGrace)
         // Jobs between admission and registration finish on their own; wait for every slot.
         _ = await admission.waitUntilIdle(until: .now + .seconds(5))
         try? await producer.flush(timeout: .seconds(10))

@@ -23,15 +23,24 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration: WorkerConfiguration
-        do {
-            configuration = try WorkerConfiguration.load(file: config, overrides: set)
-        } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
-        }
+        configuration = try CLIConfiguration.load { try WorkerConfiguration.load(file: config, overrides: set) }
         let logger = CLILogging.bootstrap(level: configuration.logLevel, label: "llmq.worker")
         let host = configuration.metricsHost
         try await WorkerRuntime.run(configuration, logger: logger) { port in
             logger.info("metrics listening", metadata: ["url": "http://\(host):\(port)/metrics"])
+        }
+    }
+}
+
+enum CLIConfiguration {
+    /// Runs a configuration load; a bad key or value ends the process with its message and
+    /// exit status 78 (EX_CONFIG), without a usage dump.
+    static func load(_ body: () throws -> WorkerConfiguration) throws -> WorkerConfiguration {
+        do {
+            return try body()
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("llmq: \(error)\n".utf8))
+            throw ExitCode(78)
         }
     }
 }
@@ -73,10 +82,6 @@ struct ClientOptions: ParsableArguments {
             }
             overrides.append("kafka.bootstrap.servers=\(running)")
         }
-        do {
-            return try WorkerConfiguration.load(file: config, overrides: overrides + set)
-        } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
-        }
+        return try CLIConfiguration.load { try WorkerConfiguration.load(file: config, overrides: overrides + set) }
     }
 }

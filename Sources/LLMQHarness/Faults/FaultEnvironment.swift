@@ -99,6 +99,21 @@ final class FaultEnvironment: @unchecked Sendable {
         }
     }
 
+    /// Waits (up to `timeout`) until the chunk collector holds every event of the streams that
+    /// succeeded results name: after broker faults the collector may trail the results.
+    func waitForStreamsOfResults(timeout: Duration = .seconds(60)) async {
+        try? await waitUntil("chunk streams of results", timeout: timeout) {
+            let wanted = self.results.messages.compactMap { JobResult.decode($0.value) }.filter { $0.status == .succeeded }.compactMap(\.streamID)
+            var seen: [String: Int] = [:]
+            var lastSeq: [String: Int] = [:]
+            for event in self.chunks.messages.compactMap({ ChunkEvent.decode($0.value) }) {
+                seen[event.streamID, default: 0] += 1
+                if case .end = event.kind { lastSeq[event.streamID] = event.seq }
+            }
+            return wanted.allSatisfy { id in lastSeq[id].map { (seen[id] ?? 0) > $0 } ?? false }
+        }
+    }
+
     /// The metrics text of a running replica (its URL is in its log), for the secrets scan.
     func scrapeMetrics(of replica: LLMQProcess) async -> String {
         guard let range = replica.log.range(of: #"url=http://[^ ]+/metrics"#, options: .regularExpression) else { return "" }

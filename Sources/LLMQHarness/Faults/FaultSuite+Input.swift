@@ -55,7 +55,7 @@ extension FaultSuite {
         var sentinelExpectations: [String: Expectation] = [:]
         for id in sentinels { sentinelExpectations[id] = Expectation(attempts: 1, words: 5) }
         var sentinelReport = PhaseReport(phase: "sentinels")
-        sentinelReport.verify(sentinelExpectations, in: env)
+        await sentinelReport.verify(sentinelExpectations, in: env)
         report.failures += sentinelReport.failures
         report.lost += sentinelReport.lost
         report.check(env.replicas.allSatisfy { $0?.isRunning == true }, "the worker stopped on bad input")

@@ -48,7 +48,7 @@ extension FaultSuite {
             for replica in 0..<2 { try env.startReplica(replica, concurrency: 16) }
             await env.waitForResults(Set(expected.keys), timeout: .seconds(120))
             var part = PhaseReport(phase: kind)
-            part.verify(expected, in: env)
+            await part.verify(expected, in: env)
             // Bound: every attempt within timeout.total_ms (10 s), plus backoff (≤ 1 s Retry-After here), plus slack.
             for result in env.results.messages.compactMap({ JobResult.decode($0.value) }) {
                 let bound = result.attempts * 10_000 + max(0, result.attempts - 1) * 1_000 + 3_000

@@ -84,7 +84,7 @@ public struct FaultSuite: Sendable {
         await env.waitForResults(Set(ids), timeout: .seconds(120))
         report.faultsInjected = kills
         report.notes.append("SIGKILLs: \(kills)")
-        report.verify(Dictionary(uniqueKeysWithValues: ids.map { ($0, Expectation(words: words)) }), in: env)
+        await report.verify(Dictionary(uniqueKeysWithValues: ids.map { ($0, Expectation(words: words)) }), in: env)
         report.secretLeaks = secrets.leaks(in: await env.finish())
         return report
     }
@@ -137,7 +137,7 @@ public struct FaultSuite: Sendable {
         }
         await env.waitForResults(Set(ids), timeout: .seconds(10))
         report.notes.append(exits.isEmpty ? "no replica exited" : "replicas that exited (restarted): \(exits.joined(separator: "; "))")
-        report.verify(Dictionary(uniqueKeysWithValues: ids.map { ($0, Expectation(words: words)) }), in: env)
+        await report.verify(Dictionary(uniqueKeysWithValues: ids.map { ($0, Expectation(words: words)) }), in: env)
         report.secretLeaks = secrets.leaks(in: await env.finish())
         return report
     }
@@ -184,7 +184,7 @@ public struct FaultSuite: Sendable {
             round += 1
         }
         await env.waitForResults(Set(ids), timeout: .seconds(120))
-        report.verify(Dictionary(uniqueKeysWithValues: ids.map { ($0, Expectation(words: words)) }), in: env)
+        await report.verify(Dictionary(uniqueKeysWithValues: ids.map { ($0, Expectation(words: words)) }), in: env)
         // In-flight jobs finish and are committed before a replica leaves: repeats should be rare.
         let duplicates = report.duplicates
         report.check(duplicates <= max(2, ids.count / 100), "\(duplicates) jobs processed twice during graceful restarts")

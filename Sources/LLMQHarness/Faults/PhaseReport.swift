@@ -38,7 +38,8 @@ struct Expectation {
 extension PhaseReport {
     /// Checks every expected job against the results: none lost, statuses and attempts as expected,
     /// and each succeeded result's text equal to the stand-in's reply and to its own stream's deltas.
-    mutating func verify(_ expected: [String: Expectation], in environment: FaultEnvironment, maxFailuresListed: Int = 10) {
+    mutating func verify(_ expected: [String: Expectation], in environment: FaultEnvironment, maxFailuresListed: Int = 10) async {
+        await environment.waitForStreamsOfResults()
         jobs = expected.count
         let all = environment.results.messages.compactMap { JobResult.decode($0.value) }
         results = all.count
