@@ -72,6 +72,10 @@ struct WorkerProcessTests {
         let b = try LLMQProcess(workerSettings: bed.settings(concurrency: 6, extra: ["worker.id=wnext"]), name: "next")
         let results = try await bed.waitForResults(ids + ["term-fails"], timeout: .seconds(90))
         let metricsText = try await Self.scrapeMetrics(fromLog: b.log)
+        let metricsURL = try #require(b.log.range(of: #"url=http://[^ ]+/metrics"#, options: .regularExpression).map { String(b.log[$0].dropFirst(4)) })
+        let base = metricsURL.replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1").replacingOccurrences(of: "/metrics", with: "")
+        #expect(try await httpGetText(base + "/healthz") == "ok\n")
+        #expect(try await httpGetText(base + "/readyz") == "ready\n")
         b.signal(SIGTERM)
         #expect(try await b.waitForExit() == 0)
         let twice = results.filter { $0.value.count > 1 }.map { "\($0.key)@\($0.value.map { "\($0.worker ?? "")/\($0.source.partition)/\($0.source.offset)" })" }
