@@ -22,11 +22,19 @@ public final class TopicCollector: Sendable {
         let consumer = self.consumer
         let received = self.received
         reader = Task {
-            for await message in consumer.messages { received.list.withLock { $0.append(message) } }
+            for await message in consumer.messages {
+                // A rebalance of the collector's own group (injected group errors hit it too) makes it
+                // read from the start again: keep each (partition, offset) once.
+                received.list.withLock { state in
+                    if state.seen.insert(TopicPartitionOffset(message.topicPartition, offset: message.offset)).inserted {
+                        state.messages.append(message)
+                    }
+                }
+            }
         }
     }
 
-    public var messages: [ConsumerMessage] { received.list.withLock { $0 } }
+    public var messages: [ConsumerMessage] { received.list.withLock { $0.messages } }
 
     /// Waits until `condition` holds for the messages so far.
     @discardableResult
@@ -42,5 +50,9 @@ public final class TopicCollector: Sendable {
 }
 
 private final class MessageStore: Sendable {
-    let list = Mutex<[ConsumerMessage]>([])
+    struct State {
+        var messages: [ConsumerMessage] = []
+        var seen: Set<TopicPartitionOffset> = []
+    }
+    let list = Mutex(State())
 }

@@ -161,8 +161,9 @@ public struct FaultSuite: Sendable {
     func rollingRestart(_ secrets: FaultSecrets) async throws -> PhaseReport {
         var report = PhaseReport(phase: "shutdown")
         let words = 12
-        let env = try await FaultEnvironment(mock: MockLLMConfiguration(words: words, gap: .milliseconds(30)), secrets: secrets)
-        let ids = (0..<jobCount).map { "roll-\($0)" }
+        // Longer jobs and more of them than elsewhere, so every SIGTERM meets jobs in flight.
+        let env = try await FaultEnvironment(mock: MockLLMConfiguration(words: words, gap: .milliseconds(60)), secrets: secrets)
+        let ids = (0..<(jobCount * 2)).map { "roll-\($0)" }
         for id in ids { try await env.enqueue(id: id) }
         try await env.flush()
         for replica in 0..<3 { try env.startReplica(replica) }
@@ -171,16 +172,18 @@ public struct FaultSuite: Sendable {
         while Set(env.results.messages.compactMap(\.keyString)).count < ids.count, round < (options.soak ? 60 : 6) {
             let index = round % 3
             guard let replica = env.replicas[index] else { break }
+            let metrics = await env.scrapeMetrics(of: replica)
+            let inFlight = metrics.split(separator: "\n").first { $0.hasPrefix("llmq_jobs_in_flight ") }?.split(separator: " ").last.map(String.init) ?? "?"
             let started = ContinuousClock.now
             replica.signal(SIGTERM)
             let status = (try? await replica.waitForExit(timeout: .seconds(25))) ?? -1
             let took = ContinuousClock.now - started
             report.check(status == 0, "r\(index) exited with \(status) after SIGTERM")
             report.check(took < .seconds(20), "r\(index) took \(took) to drain (grace 15 s)")
-            report.notes.append("SIGTERM r\(index): exit \(status) in \(Double(took.components.attoseconds / 10_000_000_000_000_000) / 100 + Double(took.components.seconds)) s")
+            report.notes.append("SIGTERM r\(index) with \(inFlight) jobs in flight: exit \(status) in \(Double(took.components.attoseconds / 10_000_000_000_000_000) / 100 + Double(took.components.seconds)) s")
             report.faultsInjected += 1
             try env.startReplica(index)
-            try await Task.sleep(for: .seconds(3))
+            try await Task.sleep(for: .seconds(2))
             round += 1
         }
         await env.waitForResults(Set(ids), timeout: .seconds(120))
