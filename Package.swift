@@ -110,11 +110,11 @@ let package = Package(
             path: "Tests/LLMQTestSupport"
         ),
         .testTarget(name: "LLMQKafkaTests", dependencies: ["LLMQKafka", "LLMQTestSupport", "LLMQHarness"]),
-        .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore"]),
+        .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore", "LLMQHarness"]),
         .testTarget(
             name: "LLMQProvidersTests",
             dependencies: [
-                "LLMQProviders", "LLMQMockLLM",
+                "LLMQProviders", "LLMQMockLLM", "LLMQHarness",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

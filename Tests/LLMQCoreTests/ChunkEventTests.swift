@@ -1,4 +1,5 @@
 import Foundation
+import LLMQHarness
 import Testing
 
 @testable import LLMQCore
@@ -119,7 +120,7 @@ struct ChunkEventTests {
 
     /// Random strings over every interesting range of Unicode: the writer's escaping and JSONDecoder agree.
     @Test func roundTripRandomStrings() throws {
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let ranges: [ClosedRange<UInt32>] = [0x00...0x1F, 0x20...0x7F, 0x80...0x7FF, 0x800...0xD7FF, 0xE000...0xFFFD, 0x1_0000...0x10_FFFF]
         func randomString() -> String {
             var scalars = String.UnicodeScalarView()

@@ -1,20 +1,9 @@
 import Foundation
+import LLMQHarness
 import Testing
 
 @testable import LLMQCore
 
-/// A seeded, reproducible generator (SplitMix64) for the fuzz-style tests of this target.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("JobParser")
 struct JobParserTests {
@@ -379,7 +368,7 @@ struct JobParserTests {
             #"{"id": "p", "prompt": "你好"}"#,
         ]
         let alphabet = Array(#"{}[]":,\ 0123456789.eE-+truefalsnul"idpromptmessagesrole"#.utf8) + [0x00, 0x0A, 0x80, 0xC3, 0xFF]
-        var rng = SplitMix64(seed: 0x11_77)
+        var rng = SeededRandom(seed: 0x11_77)
         var kinds: [String: Int] = [:]
         let parser = JobParser(maxJobBytes: 4_096)
         for _ in 0..<3_000 {

@@ -1,4 +1,5 @@
 import Foundation
+import LLMQHarness
 import Testing
 
 @testable import LLMQCore
@@ -127,7 +128,7 @@ struct JobResultTests {
     }
 
     @Test func roundTripEveryStatusAndOptionalCombination() throws {
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededRandom(seed: 7)
         for _ in 0..<200 {
             let result = JobResult(
                 jobID: Bool.random(using: &rng) ? "j-\(rng.next())" : nil,

@@ -1,3 +1,4 @@
+import LLMQHarness
 import Testing
 
 @testable import LLMQCore
@@ -40,7 +41,7 @@ struct StreamAssemblerTests {
     }
 
     @Test func deltasAppliedOutOfOrderRenderInSeqOrder() {
-        var rng = SplitMix64(seed: 2024)
+        var rng = SeededRandom(seed: 2024)
         for _ in 0..<200 {
             let count = Int.random(in: 1...40, using: &rng)
             let pieces = (1...count).map { "<\($0)>" }

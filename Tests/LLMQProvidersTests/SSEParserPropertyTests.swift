@@ -1,3 +1,4 @@
+import LLMQHarness
 import NIOCore
 import Testing
 
@@ -7,17 +8,6 @@ import Testing
 /// whole, and random garbage never traps.
 @Suite("SSEParser properties")
 struct SSEParserPropertyTests {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let pieces = ["data: ", "data:", "event: x", "id: 7", "retry: 10", ": comment", "日本語", "🙂", "naïve", "{\"a\":1}", "\r\n", "\n", "\r", " ", "field", "[DONE]"]
 
     func events(_ chunks: [[UInt8]]) -> [SSEEvent] {
@@ -32,7 +22,7 @@ struct SSEParserPropertyTests {
 
     @Test("random streams give the same events however the bytes are split", arguments: [1, 2, 3, 4, 5] as [UInt64])
     func randomSplitsAgree(seed: UInt64) {
-        var rng = SplitMix64(state: seed)
+        var rng = SeededRandom(seed: seed)
         for _ in 0..<200 {
             let text = (0..<Int.random(in: 1...40, using: &rng)).map { _ in Self.pieces.randomElement(using: &rng)! }.joined()
             let bytes = Array(text.utf8)
@@ -50,7 +40,7 @@ struct SSEParserPropertyTests {
 
     @Test("random bytes never trap and never yield an event without a dispatching blank line", arguments: [11, 12, 13] as [UInt64])
     func garbageIsSafe(seed: UInt64) {
-        var rng = SplitMix64(state: seed)
+        var rng = SeededRandom(seed: seed)
         for _ in 0..<300 {
             let bytes = (0..<Int.random(in: 0...512, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let parsed = events([bytes])

@@ -1,20 +1,9 @@
 import LLMQKafka
+import LLMQHarness
 import Testing
 
 @testable import LLMQWorker
 
-/// A seeded, reproducible generator (SplitMix64): the property runs below replay exactly.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The tracker behind a reference, so that its mutating calls can sit inside `#expect`.
 private final class Tracker {
@@ -201,7 +190,7 @@ struct OffsetTrackerTests {
     /// - once everything has finished, the last returned value is the last started + 1.
     @Test(arguments: 0..<8)
     func randomRunsKeepTheInvariants(batch: Int) throws {
-        var rng = SplitMix64(seed: 0xC0FFEE &+ UInt64(batch))
+        var rng = SeededRandom(seed: 0xC0FFEE &+ UInt64(batch))
         for _ in 0..<50 {
             let partitions = (0..<Int32.random(in: 1...4, using: &rng)).map { TopicPartition("llmq.jobs", $0) }
             let tracker = Tracker()
