@@ -79,11 +79,11 @@ final class BenchEnvironment: Sendable {
 
     /// Enqueues jobs `bench-<i>` and waits until the broker has them all. `partition` pins job i to a
     /// partition (round robin), so every partition gets the same share.
-    func enqueue(count: Int, partitions: Int? = nil, directive: (Int) -> String? = { _ in nil }) async throws {
+    func enqueue(count: Int, partitions: Int? = nil, idPrefix: String = "bench", directive: (Int) -> String? = { _ in nil }) async throws {
         let deliveries = DeliveryCounter()
         deliveries.willProduce(count)
         for i in 0..<count {
-            let id = "bench-\(i)"
+            let id = "\(idPrefix)-\(i)"
             let value = JobEnqueuer.jobJSON(id: id, prompt: Self.prompt(id: id, directive: directive(i)))
             let message = OutgoingMessage(topic: Self.jobsTopic, partition: partitions.map { Int32(i % $0) },
                                           key: Array(id.utf8), value: value)

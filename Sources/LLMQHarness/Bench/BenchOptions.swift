@@ -6,6 +6,8 @@ public struct BenchOptions: Sendable {
     public var jobs = 2000
     /// Drain: deltas per job (a job makes `words + 2` chunk events). Default 50.
     public var drainWords = 50
+    /// Drain: `worker.concurrency` of the worker (the worker's default). Default 64.
+    public var drainConcurrency = 64
     /// Drain: `worker.chunk_coalesce_bytes` of the extra coalesced drain row; 0 skips that row. Default 64.
     public var coalesceBytes = 64
     /// Forward latency: total chunk events per second offered by the stand-in. Default 30000.

@@ -15,7 +15,7 @@ extension Benchmark {
             try await results.waitForAssignment(partitions: 6)
             let standInUsage = UsageSampler(pid: env.standIn!.pid)
             let extra = coalesceBytes > 0 ? ["worker.chunk_coalesce_bytes=\(coalesceBytes)"] : []
-            let started = try env.startWorker(env.workerSettings(concurrency: Int(ProcessInfo.processInfo.environment["BENCH_CONC"] ?? "64")!, extra: extra), name: "bench-worker")
+            let started = try env.startWorker(env.workerSettings(concurrency: options.drainConcurrency, extra: extra), name: "bench-worker")
             worker = started
             let workerUsage = UsageSampler(pid: started.pid)
             try await results.waitFor(count: jobs, timeout: .seconds(600))
@@ -58,7 +58,6 @@ extension Benchmark {
             row.add("worker CPU per job", cpu * 1000 / Double(jobs), "ms")
             row.add("worker CPU use", cpu / seconds * 100, "% of a core")
             row.add("worker peak RSS", Double(peakRSS) / 1_048_576, "MiB")
-            FileManager.default.createFile(atPath: "/tmp/bench-results.jsonl", contents: Data(resultTally.values.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\n").utf8)) // DEBUG
             let timings = resultTally.values.compactMap { JobResult.decode($0)?.timing }
             row.add("job time p50 (result timing.total_ms)", percentile(timings.map(\.totalMs), 50), "ms")
             row.add("job time p99", percentile(timings.map(\.totalMs), 99), "ms")
@@ -68,6 +67,9 @@ extension Benchmark {
             if let ceilingCPU = ceiling?.value("CPU per 1,000 messages") {
                 row.add("ceiling CPU per 1,000 messages (librdkafka alone)", ceilingCPU, "ms")
             }
+            if coalesceBytes == 0 && events < providerEvents {
+                row.notes.append("only \(events) of \(providerEvents) chunk events were read back after the run; per-event figures use the count read")
+            }
             if coalesceBytes == 0 {
                 row.target("worker CPU per 1,000 chunk events", measured: cpu * 1_000_000 / Double(max(1, events)), limit: 2.5, unit: "ms")
             } else {
@@ -75,7 +77,7 @@ extension Benchmark {
                 row.add("worker CPU per 1,000 provider events", perProviderEvent, "ms")
                 row.notes.append("coalescing merges the stand-in's \(providerEvents) events into \(events) chunk events; the comparable cost is per provider event")
             }
-            row.notes.append("worker.concurrency=64; the stand-in answers at once (\(options.drainWords) deltas, no delays); CPU from /proc (10 ms ticks) over the measured window")
+            row.notes.append("worker.concurrency=\(options.drainConcurrency); the stand-in answers at once (\(options.drainWords) deltas, no delays); CPU from /proc (10 ms ticks) over the measured window")
             progress("drain\(coalesceBytes > 0 ? " (coalesce \(coalesceBytes))" : ""): \(BenchReport.format(Double(events) / seconds)) events/s, \(BenchReport.format(cpu * 1_000_000 / Double(max(1, events)))) ms CPU per 1,000 events")
             return row
         } catch {

@@ -59,7 +59,7 @@ public struct Benchmark: Sendable {
     private func describeOptions(loadAverage: String) -> [String: String] {
         [
             "scenarios": options.scenarios.map(\.rawValue).joined(separator: ","),
-            "jobs": "\(options.jobs)", "drain_words": "\(options.drainWords)", "coalesce_bytes": "\(options.coalesceBytes)",
+            "jobs": "\(options.jobs)", "drain_concurrency": "\(options.drainConcurrency)", "drain_words": "\(options.drainWords)", "coalesce_bytes": "\(options.coalesceBytes)",
             "rate": "\(options.rate)", "latency_gap_ms": "\(options.latencyGapMs)", "latency_words": "\(options.latencyWords)",
             "latency_waves": "\(options.latencyWaves)", "streams": "\(options.streams)", "slow_words": "\(options.slowWords)",
             "slow_gap_ms": "\(options.slowGapMs.lowerBound)...\(options.slowGapMs.upperBound)",

@@ -70,6 +70,9 @@ final class TopicTally: Sendable {
         }
     }
 
+    /// Forgets everything tallied so far (after a warm-up).
+    func reset() { store.state.withLock { $0 = Snapshot() } }
+
     var snapshot: Snapshot { store.state.withLock { $0 } }
     var count: Int { store.state.withLock { $0.count } }
     var assignment: Set<TopicPartition> { consumer.assignment }
