@@ -97,6 +97,14 @@ public struct OpenAIProvider: Provider {
                     done = true
                     continue
                 }
+                if let fast = OpenAIChunkScanner.scan(event.data) {
+                    if let model = fast.model { completion.model = model }
+                    if let reason = fast.finishReason { completion.finishReason = reason }
+                    if let text = fast.content, !text.isEmpty {
+                        do { try await onDelta(text) } catch { throw HTTPCall.DeltaFailure(underlying: error) }
+                    }
+                    continue
+                }
                 let decoded: OpenAIWire.Chunk
                 do {
                     decoded = try JSONCoding.decode(OpenAIWire.Chunk.self, from: event.data, using: decoder)

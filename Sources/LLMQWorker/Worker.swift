@@ -37,7 +37,13 @@ public final class Worker: Service, Sendable {
         logger[metadataKey: LogKeys.worker] = "\(workerID)"
         self.logger = logger
         admission = Admission(limit: configuration.concurrency)
+        resumeBelow = min(max(1, configuration.concurrency), Worker.maxBufferedMessages / 2)
     }
+
+    /// Fetched-but-unread jobs the consumer may hold (it pauses fetching above this).
+    static let maxBufferedMessages = 1000
+    /// A paused worker resumes fetching once fewer fetched messages than this wait to be read.
+    private let resumeBelow: Int
 
     /// True once subscribed with a working producer (for /readyz).
     public var isReady: Bool { state.withLock { $0.ready } && fatal.withLock { $0 == nil } }
@@ -48,7 +54,8 @@ public final class Worker: Service, Sendable {
 
     public func run() async throws {
         let producer = try KafkaProducer(config: configuration.producerKafkaConfig, logger: logger)
-        let consumer = try KafkaConsumer(config: configuration.consumerKafkaConfig, logger: logger) { [weak self] event in
+        let consumer = try KafkaConsumer(config: configuration.consumerKafkaConfig, logger: logger,
+                                         maxBufferedMessages: Worker.maxBufferedMessages) { [weak self] event in
             await self?.handleRebalance(event)
         }
         clients.withLock { $0 = (consumer, producer) }
@@ -109,6 +116,9 @@ public final class Worker: Service, Sendable {
             }
             await admission.waitForSlot()
         }
+        // Resume only once the messages fetched ahead run low: resuming on every free slot made
+        // librdkafka restart its fetches for a handful of messages each time (BENCHMARKS.md).
+        guard consumer.bufferedMessageCount <= resumeBelow else { return true }
         let wasPaused = state.withLock { state -> Bool in
             defer { state.paused = false }
             return state.paused
