@@ -41,7 +41,8 @@ struct FaultsCommand: AsyncParsableCommand {
         options.soak = soak
         options.scale = max(1, scale)
         if let seed { options.seed = seed }
-        let reports = try await FaultSuite(options: options).run()
+        // Flushed per line, so progress shows when stdout is a file or a pipe (CI).
+        let reports = try await FaultSuite(options: options, log: { print($0); fflush(nil) }).run()
         print("")
         print(FaultReportTable.render(reports))
         if let json {
