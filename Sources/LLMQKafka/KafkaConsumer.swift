@@ -69,6 +69,10 @@ public final class KafkaConsumer: Sendable {
     /// assignment of a partition that has since been revoked are dropped: another member owns them.
     public var messages: ConsumerMessages { ConsumerMessages(base: stream, state: state) }
 
+    /// False once the message's partition has been revoked since it was fetched (even when it has
+    /// been assigned again since: the new assignment refetches from the committed offset).
+    public func isCurrent(_ message: ConsumerMessage) -> Bool { state.isCurrent(message) }
+
     /// Messages fetched and not yet read (bounded by `maxBufferedMessages`, plus what was in flight).
     public var bufferedMessageCount: Int { state.bufferedCount }
 

@@ -67,9 +67,13 @@ public final class Worker: Service, Sendable {
 
         let loop = Task { await self.consume(consumer, runner: runner) }
         let watchdog = Task { await self.watchFatalErrors(consumer: consumer, producer: producer, loop: loop) }
-        await withGracefulShutdownHandler {
-            await loop.value
-        } onGracefulShutdown: {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await loop.value
+            } onGracefulShutdown: {
+                loop.cancel()
+            }
+        } onCancel: {
             loop.cancel()
         }
         watchdog.cancel()
@@ -83,7 +87,10 @@ public final class Worker: Service, Sendable {
         for await message in consumer.messages {
             guard await admit(consumer) else { break }
             let tp = message.topicPartition
-            let started = state.withLock { $0.tracker.start(tp, offset: message.offset) }
+            // While this waited for a slot its partition may have been revoked (and even assigned
+            // again, refetching from the committed offset): only a message of the current
+            // assignment may start, or the tracker could store an offset past unprocessed jobs.
+            let started = state.withLock { consumer.isCurrent(message) && $0.tracker.start(tp, offset: message.offset) }
             guard started else {
                 // Revoked meanwhile, or a repeat of an offset already started: its owner handles it.
                 admission.release()
