@@ -17,7 +17,8 @@ public final class TopicCollector: Sendable {
             "enable.auto.commit": "false", "session.timeout.ms": "3000", "heartbeat.interval.ms": "300",
             "fetch.wait.max.ms": "5", "topic.metadata.refresh.interval.ms": "1000", "log_level": "2",
         ])
-        consumer = try KafkaConsumer(config: config, logger: logger)
+        // Keeps everything anyway: no read-ahead bound (each pause/resume would slow reading down).
+        consumer = try KafkaConsumer(config: config, logger: logger, maxBufferedMessages: Int.max / 2)
         try consumer.subscribe(topics: [topic])
         let consumer = self.consumer
         let received = self.received

@@ -62,4 +62,16 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Hashable {
     }
 
     public var description: String { "kafka \(code): \(message)" }
+
+    /// True for commit errors that pass once the group settles: a rebalance in progress, a stale
+    /// generation or member id, a moving coordinator, a timeout.
+    public var isTransientGroupError: Bool {
+        guard let rdError else { return false }
+        let transient: [rd_kafka_resp_err_t] = [
+            RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID,
+            RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+            RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR__TRANSPORT,
+        ]
+        return transient.contains { $0.rawValue == rdError }
+    }
 }

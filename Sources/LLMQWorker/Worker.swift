@@ -41,7 +41,8 @@ public final class Worker: Service, Sendable {
     }
 
     /// Fetched-but-unread jobs the consumer may hold (it pauses fetching above this).
-    static let maxBufferedMessages = 1000
+    /// Large, because every resume after a pause costs librdkafka a fetch restart (~0.5 s here).
+    static let maxBufferedMessages = 10_000
     /// A paused worker resumes fetching once fewer fetched messages than this wait to be read.
     private let resumeBelow: Int
 
@@ -210,10 +211,30 @@ public final class Worker: Service, Sendable {
         // Jobs between admission and registration finish on their own; wait for every slot.
         _ = await admission.waitUntilIdle(until: .now + .seconds(5))
         try? await producer.flush(timeout: .seconds(10))
-        do { try await consumer.commit() } catch { logger.warning("final commit failed", metadata: [LogKeys.error: "\(error)"]) }
+        await commitSettled(consumer, within: .seconds(10))
         await consumer.close()
         await producer.close()
         logger.info("worker stopped")
+    }
+
+    /// Commits the stored offsets, retrying while the group is mid-rebalance: a SIGTERM that lands
+    /// during another member's rebalance otherwise loses the commit (REBALANCE_IN_PROGRESS, then
+    /// ILLEGAL_GENERATION) and the finished jobs run again elsewhere. The poll thread keeps serving
+    /// the group meanwhile, so the rebalance completes and a later try succeeds.
+    private func commitSettled(_ consumer: KafkaConsumer, within limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            do {
+                try await consumer.commit()
+                return
+            } catch let error as KafkaError where error.isTransientGroupError && ContinuousClock.now < deadline {
+                logger.info("commit waits for the group to settle", metadata: [LogKeys.error: "\(error.message)"])
+                try? await Task.sleep(for: .milliseconds(200))
+            } catch {
+                logger.warning("final commit failed", metadata: [LogKeys.error: "\(error)"])
+                return
+            }
+        }
     }
 
     /// Stops the worker (non-zero exit) when librdkafka reports a fatal error.

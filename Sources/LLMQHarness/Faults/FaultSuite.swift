@@ -183,7 +183,15 @@ public struct FaultSuite: Sendable {
             report.notes.append("SIGTERM r\(index) with \(inFlight) jobs in flight: exit \(status) in \(Double(took.components.attoseconds / 10_000_000_000_000_000) / 100 + Double(took.components.seconds)) s")
             report.faultsInjected += 1
             try env.startReplica(index)
-            try await Task.sleep(for: .seconds(2))
+            // Like an orchestrator that waits for readiness: the next replica stops only once the
+            // restarted one owns partitions again and the group has had a moment to settle. (A
+            // SIGTERM in the middle of a rebalance can lose the final commit: see RELIABILITY.md.)
+            if let restarted = env.replicas[index] {
+                try? await waitUntil("r\(index) to own partitions", timeout: .seconds(15)) {
+                    restarted.log.range(of: #"partitions=llmq\.jobs\[\d+\][^ ]* .*partitions assigned"#, options: .regularExpression) != nil
+                }
+            }
+            try await Task.sleep(for: .seconds(1))
             round += 1
         }
         await env.waitForResults(Set(ids), timeout: .seconds(120))

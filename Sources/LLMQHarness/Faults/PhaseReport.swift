@@ -57,6 +57,9 @@ extension PhaseReport {
                 continue
             }
             duplicates += forJob.count - 1
+            if forJob.count > 1, notes.filter({ $0.hasPrefix("repeat:") }).count < 5 {
+                notes.append("repeat: \(id): " + forJob.map { "\($0.streamID ?? "?") p\($0.source.partition)/o\($0.source.offset) \($0.timing.totalMs) ms" }.joined(separator: " then "))
+            }
             // The last result is the job's final word; earlier ones are repeats after a crash or rebalance.
             for result in forJob {
                 if result.status != expectation.status {
