@@ -35,7 +35,7 @@ struct BadJobGenerator {
                             #"{"id":null,"prompt":"x"}"#, "{\"id\":\"\(String(repeating: "i", count: 300))\",\"prompt\":\"x\"}"]
             return (category, Array(variants.randomElement(using: &rng)!.utf8))
         case "oversized":
-            let size = maxJobBytes + Int.random(in: 1...(maxJobBytes * 4), using: &rng)
+            let size = maxJobBytes + Int.random(in: 1...maxJobBytes, using: &rng)
             return (category, Array(("{\"id\":\"bad-\(index)\",\"prompt\":\"" + String(repeating: "x", count: size) + "\"}").utf8))
         case "deep_nesting":
             let depth = Int.random(in: 600...(maxJobBytes / 2 - 10), using: &rng)

@@ -16,18 +16,26 @@ extension FaultSuite {
         var generator = BadJobGenerator(seed: options.seed, maxJobBytes: maxJobBytes)
         var sent: [[[UInt8]]] = Array(repeating: [], count: partitions)
         var byCategory: [String: Int] = [:]
-        for index in 0..<total {
-            let (category, payload) = generator.next(index: index)
-            let partition = index % partitions
-            try await env.enqueueRaw(payload, partition: Int32(partition))
-            sent[partition].append(payload)
-            byCategory[category, default: 0] += 1
+        try env.startReplica(0, concurrency: 64)
+        // In waves: the mock cluster keeps a bounded log per partition (a 10^5 backlog lost its
+        // oldest messages before the worker reached them), so each wave is taken before the next.
+        let wave = 5000
+        for waveStart in stride(from: 0, to: total, by: wave) {
+            for index in waveStart..<min(waveStart + wave, total) {
+                let (category, payload) = generator.next(index: index)
+                let partition = index % partitions
+                try await env.enqueueRaw(payload, partition: Int32(partition))
+                sent[partition].append(payload)
+                byCategory[category, default: 0] += 1
+            }
+            try await env.flush()
+            let expected = min(waveStart + wave, total)
+            try? await env.deadLetters.waitFor("dead letters of the wave", timeout: .seconds(120)) { $0.count >= expected }
         }
         for partition in 0..<partitions { try await env.enqueue(id: "sentinel-\(partition)", partition: Int32(partition)) }
         try await env.flush()
         report.faultsInjected = total
         report.notes.append("payloads: " + byCategory.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        try env.startReplica(0, concurrency: 64)
         let sentinels = Set((0..<partitions).map { "sentinel-\($0)" })
         await env.waitForResults(sentinels, timeout: .seconds(options.soak ? 900 : 120))
         try? await env.deadLetters.waitFor("dead letters", timeout: .seconds(60)) { $0.count >= total }
