@@ -169,7 +169,7 @@ public struct FaultSuite: Sendable {
         for replica in 0..<3 { try env.startReplica(replica) }
         try await Task.sleep(for: .seconds(4))
         var round = 0
-        while Set(env.results.messages.compactMap(\.keyString)).count < ids.count, round < (options.soak ? 60 : 6) {
+        while Set(env.results.messages.compactMap(\.keyString)).count < ids.count, round < (options.soak ? 30 : 6) {
             let index = round % 3
             guard let replica = env.replicas[index] else { break }
             let metrics = await env.scrapeMetrics(of: replica)
@@ -191,7 +191,9 @@ public struct FaultSuite: Sendable {
                     restarted.log.range(of: #"partitions=llmq\.jobs\[\d+\][^ ]* .*partitions assigned"#, options: .regularExpression) != nil
                 }
             }
-            try await Task.sleep(for: .seconds(1))
+            // …and, like `minReadySeconds`, a little longer than the mock cluster takes to finish a
+            // cooperative rebalance's second round (about session.timeout.ms, 3 s here).
+            try await Task.sleep(for: .seconds(4))
             round += 1
         }
         await env.waitForResults(Set(ids), timeout: .seconds(120))
