@@ -41,15 +41,23 @@ public struct OffsetTracker: Sendable {
         return true
     }
 
-    /// Records that the job at `offset` finished. Returns the next-offset to store when it advanced.
+    /// Records that the job at `offset` finished. Returns the next-offset to store when it advanced
+    /// (values only grow: store them in the order they are returned).
     public mutating func finish(_ tp: TopicPartition, offset: Int64) -> Int64? {
         guard var partition = partitions[tp] else { return nil }
         // Jobs finish roughly in order, so the finished one is usually near the front.
         guard let index = partition.pending.firstIndex(where: { $0.offset == offset }) else { return nil }
         partition.pending[index].finished = true
-        while let first = partition.pending.first, first.finished { partition.pending.removeFirst() }
-        let committable = partition.pending.first?.offset ?? partition.lastStarted.map { $0 + 1 }
+        var advanced = false
+        while let first = partition.pending.first, first.finished {
+            partition.pending.removeFirst()
+            advanced = true
+        }
         defer { partitions[tp] = partition }
+        // Only a finished job at the front moves the mark; a job finishing behind an unfinished one
+        // changes nothing that could be stored.
+        guard advanced else { return nil }
+        let committable = partition.pending.first?.offset ?? partition.lastStarted.map { $0 + 1 }
         guard let committable, committable != partition.lastReported else { return nil }
         partition.lastReported = committable
         return committable

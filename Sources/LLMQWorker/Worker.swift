@@ -151,17 +151,22 @@ public final class Worker: Service, Sendable {
             logger.critical("stopping: \(error)", metadata: [LogKeys.partition: "\(message.partition)", LogKeys.offset: "\(message.offset)"])
             fatal.withLock { $0 = $0 ?? error }
         }
-        let store = state.withLock { state -> Int64? in
+        // Stored under the lock: two jobs finishing at once must not store their marks out of
+        // order, or the stored offset would move backwards (and finished jobs would run again).
+        let (store, storeError) = state.withLock { state -> (Int64?, (any Error)?) in
             state.running[tp]?[message.offset] = nil
-            return finished ? state.tracker.finish(tp, offset: message.offset) : nil
-        }
-        if let store {
+            guard finished, let store = state.tracker.finish(tp, offset: message.offset) else { return (nil, nil) }
             do {
                 try consumer.storeOffsets([TopicPartitionOffset(tp, offset: store)])
-                logger.debug("offset stored", metadata: [LogKeys.partition: "\(tp.partition)", LogKeys.offset: "\(store)"])
+                return (store, nil)
             } catch {
-                logger.warning("offset store failed", metadata: [LogKeys.error: "\(error)"])
+                return (store, error)
             }
+        }
+        if let storeError {
+            logger.warning("offset store failed", metadata: [LogKeys.error: "\(storeError)"])
+        } else if let store {
+            logger.debug("offset stored", metadata: [LogKeys.partition: "\(tp.partition)", LogKeys.offset: "\(store)"])
         }
         metrics.inFlight.decrement()
         admission.release()
