@@ -9,17 +9,7 @@ public final class TopicCollector: Sendable {
     private let reader: Task<Void, Never>
 
     public init(bootstrapServers: String, topic: String) throws {
-        var logger = Logger(label: "llmq.collector")
-        logger.logLevel = .critical
-        // A private group reading from the beginning; short sessions settle quickly on the mock cluster.
-        let config = KafkaConfig([
-            "bootstrap.servers": bootstrapServers, "group.id": uniqueName("collector"), "auto.offset.reset": "earliest",
-            "enable.auto.commit": "false", "session.timeout.ms": "3000", "heartbeat.interval.ms": "300",
-            "fetch.wait.max.ms": "5", "topic.metadata.refresh.interval.ms": "1000", "log_level": "2",
-        ])
-        // Keeps everything anyway: no read-ahead bound (each pause/resume would slow reading down).
-        consumer = try KafkaConsumer(config: config, logger: logger, maxBufferedMessages: Int.max / 2)
-        try consumer.subscribe(topics: [topic])
+        consumer = try makeTopicReader(bootstrapServers: bootstrapServers, topic: topic, groupPrefix: "collector", fetchWaitMs: 5)
         let consumer = self.consumer
         let received = self.received
         reader = Task {

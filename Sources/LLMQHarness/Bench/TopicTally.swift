@@ -32,17 +32,9 @@ final class TopicTally: Sendable {
     ///   - trackKeys: keep each key's first and last arrival time.
     ///   - keepValues: keep every value (for results: their timings).
     init(bootstrapServers: String, topic: String, trackKeys: Bool = false, keepValues: Bool = false) throws {
-        var logger = Logger(label: "llmq.bench.tally")
-        logger.logLevel = .critical
         // Fetch as soon as anything is there: this consumer's receive time is the latency's end.
-        let config = KafkaConfig([
-            "bootstrap.servers": bootstrapServers, "group.id": uniqueName("bench-tally"), "auto.offset.reset": "earliest",
-            "enable.auto.commit": "false", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
-            "fetch.wait.max.ms": "1", "fetch.error.backoff.ms": "1", "topic.metadata.refresh.interval.ms": "1000",
-            "log_level": "2",
-        ])
-        consumer = try KafkaConsumer(config: config, logger: logger)
-        try consumer.subscribe(topics: [topic])
+        consumer = try makeTopicReader(bootstrapServers: bootstrapServers, topic: topic, groupPrefix: "bench-tally", fetchWaitMs: 1,
+                                       extra: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "fetch.error.backoff.ms": "1"])
         let consumer = self.consumer
         let store = self.store
         reader = Task {
