@@ -122,7 +122,7 @@ public final class KafkaConsumer: Sendable {
     /// The group's committed next-offsets for these partitions (`-1001` when none).
     public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws -> [TopicPartitionOffset] {
         let handle = ConsumerHandle(client)
-        let ms = Int32(timeout.components.seconds * 1000)
+        let ms = Int32(clamping: timeout.wholeMilliseconds)
         return try await runBlocking { () -> Result<[TopicPartitionOffset], KafkaError> in
             let list = TopicPartitionList(partitions)
             let err = rd_kafka_committed(handle.client.handle, list.pointer, ms)

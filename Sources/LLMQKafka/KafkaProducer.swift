@@ -121,7 +121,7 @@ public final class KafkaProducer: Sendable {
     /// Waits until every queued message has a delivery report, or throws `flushTimeout`.
     public func flush(timeout: Duration) async throws {
         let handle = ProducerHandle(client)
-        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ms = Int32(clamping: timeout.wholeMilliseconds)
         let err = await runBlocking { rd_kafka_flush(handle.client.handle, ms) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError(code: .flushTimeout, err)

@@ -50,7 +50,7 @@ public final class MockCluster: Sendable {
 
     /// Adds a round-trip delay to every response of a broker.
     public func setRoundTripTime(broker brokerID: Int32, _ rtt: Duration) throws {
-        let ms = Int32(rtt.components.seconds * 1000 + rtt.components.attoseconds / 1_000_000_000_000_000)
+        let ms = Int32(clamping: rtt.wholeMilliseconds)
         try check(rd_kafka_mock_broker_set_rtt(cluster.pointer, brokerID, ms), "broker \(brokerID) rtt")
     }
 

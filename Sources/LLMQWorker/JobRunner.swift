@@ -72,7 +72,7 @@ public final class JobRunner: Sendable {
             }, onRetry: { attempt, error, delay in
                 self.metrics.retry(kind: error.code.rawValue)
                 logger.info("retrying", metadata: [LogKeys.attempt: "\(attempt)", LogKeys.errorKind: "\(error.code)",
-                                                   "delay_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+                                                   "delay_ms": "\(delay.wholeMilliseconds)"])
             })
             outcome.finishReason = completion.finishReason
             outcome.model = completion.model ?? outcome.model
@@ -144,7 +144,7 @@ public final class JobRunner: Sendable {
             }
             if let rest = coalescer.flush() { try await stream.emit(.delta(rest)) }
             outcome.text = text
-            if let firstChunk { outcome.firstChunkMs = milliseconds(firstChunk - started) }
+            if let firstChunk { outcome.firstChunkMs = Int((firstChunk - started).wholeMilliseconds) }
             if let usage = completion.usage { outcome.addUsage(usage) }
             stream.emitFinal(.end(finishReason: completion.finishReason))
             if let error = await deliveries.waitForAll() {
@@ -213,7 +213,7 @@ public final class JobRunner: Sendable {
         throw ResultDeliveryError(underlying: lastError!)
     }
 
-    private func elapsedMs(since start: ContinuousClock.Instant) -> Int { milliseconds(.now - start) }
+    private func elapsedMs(since start: ContinuousClock.Instant) -> Int { Int((.now - start).wholeMilliseconds) }
 }
 
 /// What one job's attempts produced so far.
@@ -239,9 +239,6 @@ public struct ResultDeliveryError: Error, CustomStringConvertible {
     public var description: String { "result could not be delivered: \(underlying)" }
 }
 
-func milliseconds(_ duration: Duration) -> Int {
-    Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
-}
 
 extension ProviderError {
     /// Chunk events of an attempt were not acknowledged: retry the call as a new stream.

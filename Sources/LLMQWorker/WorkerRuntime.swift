@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import LLMQKafka
 import Logging
 import LLMQProviders
 import ServiceLifecycle
@@ -13,7 +14,7 @@ public enum WorkerRuntime {
         for line in configuration.redactedSummary { logger.debug("config \(line)") }
         let registry = MetricsBootstrap.prometheus()
         var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.timeout.connect = .milliseconds(Int64(milliseconds(configuration.timeouts.connect)))
+        httpConfiguration.timeout.connect = .milliseconds(configuration.timeouts.connect.wholeMilliseconds)
         // Many concurrent streams to one host: allow a connection per in-flight job.
         httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, configuration.concurrency)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)

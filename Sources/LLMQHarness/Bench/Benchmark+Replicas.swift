@@ -1,4 +1,5 @@
 import Foundation
+import LLMQKafka
 
 extension Benchmark {
     /// Scenario 5: 1, 2, 4… worker processes on a latency-bound load (each job waits on the stand-in),
@@ -52,7 +53,7 @@ extension Benchmark {
             row.add("workers", Double(count))
             row.add("jobs", Double(jobs))
             row.add("results succeeded", Double(tally.succeeded))
-            row.add("group settled after", Double(settled.components.seconds) + Double(settled.components.attoseconds) / 1e18, "s")
+            row.add("group settled after", settled.secondsValue, "s")
             row.add("duration (enqueue → last result)", seconds, "s")
             row.add("throughput", Double(jobs) / seconds, "jobs/s")
             row.add("ideal throughput (slots / job time)", Double(count * concurrency) / 0.6, "jobs/s")

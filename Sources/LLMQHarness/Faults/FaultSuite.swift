@@ -180,7 +180,7 @@ public struct FaultSuite: Sendable {
             let took = ContinuousClock.now - started
             report.check(status == 0, "r\(index) exited with \(status) after SIGTERM")
             report.check(took < .seconds(20), "r\(index) took \(took) to drain (grace 15 s)")
-            report.notes.append("SIGTERM r\(index) with \(inFlight) jobs in flight: exit \(status) in \(Double(took.components.attoseconds / 10_000_000_000_000_000) / 100 + Double(took.components.seconds)) s")
+            report.notes.append("SIGTERM r\(index) with \(inFlight) jobs in flight: exit \(status) in \(Double(took.wholeMilliseconds / 10) / 100) s")
             report.faultsInjected += 1
             try env.startReplica(index)
             // Like an orchestrator that waits for readiness: the next replica stops only once the
