@@ -59,6 +59,14 @@ public final class LLMQProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// `http://127.0.0.1:PORT` of a worker's metrics server, read from the line it logs once
+    /// listening (workers run with `metrics.port=0`); nil until then.
+    public var metricsBaseURL: String? {
+        let log = self.log
+        guard let range = log.range(of: #"url=http://[^ ]+/metrics"#, options: .regularExpression) else { return nil }
+        return String(log[range].dropFirst("url=".count).dropLast("/metrics".count)).replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1")
+    }
+
     /// Everything the process wrote so far.
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 

@@ -71,9 +71,8 @@ struct WorkerProcessTests {
         // A second worker finishes the rest; nothing is processed twice.
         let b = try LLMQProcess(workerSettings: bed.settings(concurrency: 6, extra: ["worker.id=wnext"]), name: "next")
         let results = try await bed.waitForResults(ids + ["term-fails"], timeout: .seconds(90))
-        let metricsText = try await Self.scrapeMetrics(fromLog: b.log)
-        let metricsURL = try #require(b.log.range(of: #"url=http://[^ ]+/metrics"#, options: .regularExpression).map { String(b.log[$0].dropFirst(4)) })
-        let base = metricsURL.replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1").replacingOccurrences(of: "/metrics", with: "")
+        let base = try #require(b.metricsBaseURL, "a metrics URL in the worker log")
+        let metricsText = try await httpGetText(base + "/metrics")
         #expect(try await httpGetText(base + "/healthz") == "ok\n")
         #expect(try await httpGetText(base + "/readyz") == "ready\n")
         b.signal(SIGTERM)
@@ -113,14 +112,5 @@ struct WorkerProcessTests {
         }
         #expect(bed.mock.stats.maxConcurrentStreams <= 2)
         await bed.close()
-    }
-
-    /// Reads the metrics URL the worker logged and fetches it (a worker run with metrics.port=0).
-    static func scrapeMetrics(fromLog log: String) async throws -> String {
-        guard let range = log.range(of: #"url=http://[^ ]+/metrics"#, options: .regularExpression) else {
-            throw TimedOut(what: "a metrics URL in the worker log")
-        }
-        let url = String(log[range].dropFirst(4)).replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1")
-        return try await httpGetText(url)
     }
 }

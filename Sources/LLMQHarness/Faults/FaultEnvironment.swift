@@ -116,9 +116,8 @@ final class FaultEnvironment: @unchecked Sendable {
 
     /// The metrics text of a running replica (its URL is in its log), for the secrets scan.
     func scrapeMetrics(of replica: LLMQProcess) async -> String {
-        guard let range = replica.log.range(of: #"url=http://[^ ]+/metrics"#, options: .regularExpression) else { return "" }
-        let url = String(replica.log[range].dropFirst(4)).replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1")
-        return (try? await httpGetText(url)) ?? ""
+        guard let base = replica.metricsBaseURL else { return "" }
+        return (try? await httpGetText(base + "/metrics")) ?? ""
     }
 
     /// Stops every replica gracefully and collects all text the phase produced.
