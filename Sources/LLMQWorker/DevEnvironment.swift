@@ -51,9 +51,7 @@ public enum DevEnvironment {
         overrides += options.overrides
         var configuration = try WorkerConfiguration.load(file: options.configFile, environment: [:],
                                                          overrides: ["kafka.group.id=llmq-dev"] + overrides)
-        for (topic, partitions) in [(configuration.jobsTopic, 6), (configuration.chunksTopic, 6), (configuration.resultsTopic, 3), (configuration.deadLetterTopic, 1)] {
-            try cluster.createTopic(topic, partitions: partitions)
-        }
+        try configuration.createTopics(on: cluster, jobPartitions: 6, chunkPartitions: 6, resultPartitions: 3)
         let mock = MockLLMServer(configuration: MockLLMConfiguration(host: "127.0.0.1", port: options.mockPort, words: 40,
                                                                      firstChunkDelay: .milliseconds(300), gap: .milliseconds(60)),
                                  logger: Self.quiet(logger))

@@ -21,20 +21,17 @@ public final class WorkerTestbed: Sendable {
     private let mockTask: Task<Void, any Error>
     public let jobPartitions: Int
 
-    public static let jobsTopic = "llmq.jobs"
-    public static let chunksTopic = "llmq.chunks"
-    public static let resultsTopic = "llmq.results"
-    public static let deadLetterTopic = "llmq.jobs.dlq"
+    public static let jobsTopic = WorkerConfiguration.defaults.jobsTopic
+    public static let chunksTopic = WorkerConfiguration.defaults.chunksTopic
+    public static let resultsTopic = WorkerConfiguration.defaults.resultsTopic
+    public static let deadLetterTopic = WorkerConfiguration.defaults.deadLetterTopic
 
     public init(jobPartitions: Int = 4, brokers: Int = 1, mockConfiguration: MockLLMConfiguration = MockLLMConfiguration(port: 0, words: 12)) async throws {
         var quiet = Logger(label: "test.testbed")
         quiet.logLevel = .error
         cluster = try MockCluster(brokers: brokers, logger: quiet)
         self.jobPartitions = jobPartitions
-        try cluster.createTopic(Self.jobsTopic, partitions: jobPartitions)
-        try cluster.createTopic(Self.chunksTopic, partitions: 4)
-        try cluster.createTopic(Self.resultsTopic, partitions: 2)
-        try cluster.createTopic(Self.deadLetterTopic, partitions: 1)
+        try WorkerConfiguration.defaults.createTopics(on: cluster, jobPartitions: jobPartitions, chunkPartitions: 4, resultPartitions: 2)
         var mockConfiguration = mockConfiguration
         mockConfiguration.port = 0
         mock = MockLLMServer(configuration: mockConfiguration, logger: quiet)

@@ -6,10 +6,10 @@ import Logging
 /// One scenario's world: a fresh embedded cluster (in this process) with llmq's topics, the provider
 /// stand-in as a child process, a producer to enqueue jobs, and worker processes.
 final class BenchEnvironment: Sendable {
-    static let jobsTopic = "llmq.jobs"
-    static let chunksTopic = "llmq.chunks"
-    static let resultsTopic = "llmq.results"
-    static let deadLetterTopic = "llmq.jobs.dlq"
+    static let jobsTopic = WorkerConfiguration.defaults.jobsTopic
+    static let chunksTopic = WorkerConfiguration.defaults.chunksTopic
+    static let resultsTopic = WorkerConfiguration.defaults.resultsTopic
+    static let deadLetterTopic = WorkerConfiguration.defaults.deadLetterTopic
     static let chunkPartitions = 12
 
     let cluster: MockCluster
@@ -23,10 +23,8 @@ final class BenchEnvironment: Sendable {
         var quiet = Logger(label: "llmq.bench")
         quiet.logLevel = .error
         cluster = try MockCluster(brokers: 1, logger: quiet)
-        try cluster.createTopic(Self.jobsTopic, partitions: jobPartitions)
-        try cluster.createTopic(Self.chunksTopic, partitions: Self.chunkPartitions)
-        try cluster.createTopic(Self.resultsTopic, partitions: 6)
-        try cluster.createTopic(Self.deadLetterTopic, partitions: 1)
+        try WorkerConfiguration.defaults.createTopics(on: cluster, jobPartitions: jobPartitions, chunkPartitions: Self.chunkPartitions,
+                                                      resultPartitions: 6)
         producer = try KafkaProducer(config: KafkaConfig(["bootstrap.servers": cluster.bootstrapServers, "linger.ms": "5", "log_level": "3"]), logger: quiet)
         if let standInArguments {
             let standIn = try LLMQProcess(["mock-llm", "--port", "0"] + standInArguments, name: "bench-mock-llm")

@@ -24,20 +24,17 @@ final class FaultEnvironment: @unchecked Sendable {
     private(set) var retiredLogs: [String] = []
     var extraSettings: [String] = []
 
-    static let jobsTopic = "llmq.jobs"
-    static let chunksTopic = "llmq.chunks"
-    static let resultsTopic = "llmq.results"
-    static let deadLetterTopic = "llmq.jobs.dlq"
+    static let jobsTopic = WorkerConfiguration.defaults.jobsTopic
+    static let chunksTopic = WorkerConfiguration.defaults.chunksTopic
+    static let resultsTopic = WorkerConfiguration.defaults.resultsTopic
+    static let deadLetterTopic = WorkerConfiguration.defaults.deadLetterTopic
 
     init(brokers: Int = 1, jobPartitions: Int = 6, mock mockConfiguration: MockLLMConfiguration, secrets: FaultSecrets) async throws {
         var quiet = Logger(label: "llmq.faults")
         quiet.logLevel = .critical
         cluster = try MockCluster(brokers: brokers, logger: quiet)
-        let replication = min(brokers, 3)
-        try cluster.createTopic(Self.jobsTopic, partitions: jobPartitions, replicationFactor: replication)
-        try cluster.createTopic(Self.chunksTopic, partitions: 6, replicationFactor: replication)
-        try cluster.createTopic(Self.resultsTopic, partitions: 3, replicationFactor: replication)
-        try cluster.createTopic(Self.deadLetterTopic, partitions: 1, replicationFactor: replication)
+        try WorkerConfiguration.defaults.createTopics(on: cluster, jobPartitions: jobPartitions, chunkPartitions: 6, resultPartitions: 3,
+                                                      replicationFactor: min(brokers, 3))
         var configuration = mockConfiguration
         configuration.port = 0
         mock = MockLLMServer(configuration: configuration, logger: quiet)
