@@ -28,11 +28,9 @@ struct ChunkStream {
 
     /// Produces the next event. Throws when the producer refuses it (the attempt then fails).
     mutating func emit(_ kind: ChunkEvent.Kind) async throws {
-        let event = ChunkEvent(jobID: jobID, streamID: streamID, attempt: attempt, seq: nextSeq, kind: kind)
-        nextSeq += 1
-        deliveries.willProduce()
+        let message = nextMessage(kind)
         do {
-            try await producer.produce(OutgoingMessage(topic: topic, key: key, value: event.encoded()), handler: deliveries)
+            try await producer.produce(message, handler: deliveries)
         } catch let error as KafkaError {
             deliveries.produceRefused(error)
             metrics.produceError(topic: topic)
@@ -47,11 +45,9 @@ struct ChunkStream {
 
     /// Produces the final event without honouring cancellation: a cancelled stream still ends with `abort`.
     mutating func emitFinal(_ kind: ChunkEvent.Kind) {
-        let event = ChunkEvent(jobID: jobID, streamID: streamID, attempt: attempt, seq: nextSeq, kind: kind)
-        nextSeq += 1
-        deliveries.willProduce()
+        let message = nextMessage(kind)
         do {
-            try producer.produceNow(OutgoingMessage(topic: topic, key: key, value: event.encoded()), handler: deliveries)
+            try producer.produceNow(message, handler: deliveries)
             metrics.chunkEvents.increment()
         } catch let error as KafkaError {
             deliveries.produceRefused(error)
@@ -59,5 +55,13 @@ struct ChunkStream {
         } catch {
             deliveries.produceRefused(KafkaError(code: .produce, message: "\(error)"))
         }
+    }
+
+    /// The next event as a message, numbered and counted as awaiting its acknowledgement.
+    private mutating func nextMessage(_ kind: ChunkEvent.Kind) -> OutgoingMessage {
+        let event = ChunkEvent(jobID: jobID, streamID: streamID, attempt: attempt, seq: nextSeq, kind: kind)
+        nextSeq += 1
+        deliveries.willProduce()
+        return OutgoingMessage(topic: topic, key: key, value: event.encoded())
     }
 }
