@@ -38,6 +38,7 @@ let package = Package(
             dependencies: [
                 "CRdKafka",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         // The message contract: jobs, chunk events, results, dead-letter headers. No Kafka, no HTTP.

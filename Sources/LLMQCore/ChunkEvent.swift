@@ -52,6 +52,8 @@ public struct ChunkEvent: Sendable, Hashable {
         case .end(let finishReason):
             writer.string("type", "end")
             if let finishReason { writer.string("finish_reason", finishReason) }
+            // The stream's event count, this one included: a consumer that saw fewer has a gap.
+            writer.int("events", seq + 1)
         case .abort(let reason, let retrying):
             writer.string("type", "abort")
             writer.string("reason", reason)

@@ -89,6 +89,9 @@ public struct JobResult: Sendable, Hashable, Codable {
     public var text: String
     public var finishReason: String?
     public var streamID: String?
+    /// How many chunk events the stream named by `streamID` has, its `end` included: a consumer
+    /// holding fewer of them has a gap. Nil when no stream ended (invalid, failed, expired jobs).
+    public var streamEvents: Int?
     public var attempts: Int
     public var model: String?
     public var provider: String?
@@ -101,13 +104,14 @@ public struct JobResult: Sendable, Hashable, Codable {
     public var worker: String?
 
     public init(jobID: String?, status: Status, text: String = "", finishReason: String? = nil, streamID: String? = nil,
-                attempts: Int = 0, model: String? = nil, provider: String? = nil, usage: Usage? = nil,
+                streamEvents: Int? = nil, attempts: Int = 0, model: String? = nil, provider: String? = nil, usage: Usage? = nil,
                 timing: Timing, error: ErrorInfo? = nil, metadata: JSONValue? = nil, source: Source, worker: String? = nil) {
         self.jobID = jobID
         self.status = status
         self.text = text
         self.finishReason = finishReason
         self.streamID = streamID
+        self.streamEvents = streamEvents
         self.attempts = attempts
         self.model = model
         self.provider = provider
@@ -120,7 +124,7 @@ public struct JobResult: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case jobID = "job_id", status, text, finishReason = "finish_reason", streamID = "stream_id", attempts, model,
+        case jobID = "job_id", status, text, finishReason = "finish_reason", streamID = "stream_id", streamEvents = "stream_events", attempts, model,
              provider, usage, timing, error, metadata, source, worker
     }
 
@@ -132,6 +136,7 @@ public struct JobResult: Sendable, Hashable, Codable {
         try c.encode(text, forKey: .text)
         try c.encode(finishReason, forKey: .finishReason)
         try c.encode(streamID, forKey: .streamID)
+        try c.encode(streamEvents, forKey: .streamEvents)
         try c.encode(attempts, forKey: .attempts)
         try c.encode(model, forKey: .model)
         try c.encode(provider, forKey: .provider)
@@ -143,14 +148,32 @@ public struct JobResult: Sendable, Hashable, Codable {
         try c.encodeIfPresent(worker, forKey: .worker)
     }
 
-    public func encoded() -> [UInt8] {
+    /// The JSON value. Throws when a value has no JSON form (a non-finite number in `metadata`).
+    public func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain structs of strings and numbers cannot fail.
-        return (try? Array(encoder.encode(self))) ?? []
+        return try Array(encoder.encode(self))
+    }
+
+    /// The bytes to publish, never empty: the result as it is or, when it cannot be encoded, the
+    /// same result with its echoed `metadata` replaced by a note saying why it was dropped.
+    public func encodedForDelivery() -> [UInt8] {
+        if let bytes = try? encoded() { return bytes }
+        var fallback = self
+        fallback.metadata = .object(["llmq_error": .string("metadata could not be encoded as JSON and was dropped")])
+        if let bytes = try? fallback.encoded() { return bytes }
+        // Only the metadata can hold a value without a JSON form; this is a last resort.
+        var writer = JSONWriter(capacity: 128)
+        writer.beginObject()
+        if let jobID { writer.string("job_id", jobID) }
+        writer.string("status", status.rawValue)
+        writer.string("llmq_error", "result could not be encoded as JSON")
+        writer.endObject()
+        return writer.bytes
     }
 
     public static func decode(_ bytes: [UInt8]) -> JobResult? {
+        // (stream_events is optional, so results written before it existed still decode.)
         try? JSONDecoder().decode(JobResult.self, from: Data(bytes))
     }
 }

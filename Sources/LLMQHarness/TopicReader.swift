@@ -15,7 +15,9 @@ func makeTopicReader(bootstrapServers: String, topic: String, groupPrefix: Strin
         "fetch.wait.max.ms": "\(fetchWaitMs)", "topic.metadata.refresh.interval.ms": "1000", "log_level": "2",
     ])
     for (key, value) in extra { config[key] = value }
-    let consumer = try KafkaConsumer(config: config, logger: logger, maxBufferedMessages: Int.max / 2)
+    // No read-ahead bound: collectors keep up with whatever the test produces.
+    let consumer = try KafkaConsumer(config: config, logger: logger,
+                                     limits: FlowLimits(maxInFlight: .max, readAheadMessages: .max, readAheadBytes: .max, storesOffsets: false))
     try consumer.subscribe(topics: [topic])
     return consumer
 }

@@ -1,100 +1,124 @@
 import CRdKafka
 import Dispatch
+import Foundation
 import Logging
 import Synchronization
 
-/// What the consumer's poll thread and its readers share: the assignment, with a generation per
-/// partition so messages fetched under an earlier assignment can be told apart, and the stream.
+/// What the consumer's poll thread and the application share: the `ConsumerFlow` state machine,
+/// the reader waiting for a lease, tasks waiting for partitions to go idle, and the commit in flight.
+///
+/// Every flow event and the librdkafka calls its actions ask for (pause, resume, offset store) run
+/// under one lock, so they reach librdkafka in the order they were decided: a resume can never
+/// overtake the pause it follows. Those calls only enqueue work inside librdkafka; none blocks.
 final class ConsumerState: Sendable {
-    private struct Assignment {
-        /// Partitions whose messages are accepted, with the assignment they were fetched under.
-        var generations: [TopicPartition: UInt64] = [:]
-        var nextGeneration: UInt64 = 1
-        /// Partitions this member owns: includes revoked ones until their revoke has completed, so
-        /// work finished while a revoke drains can still store its offsets.
-        var owned: Set<TopicPartition> = []
+    private struct Locked {
+        var flow: ConsumerFlow
+        var reader: CheckedContinuation<ConsumerLease?, Never>?
+        var idleWaiters: [IdleWaiter] = []
+        var nextWaiterID: UInt64 = 0
+        var stopped = false
     }
 
-    /// Bounds the messages fetched but not yet read: above `maxBuffered` the poll thread pauses
-    /// fetching (it keeps polling, so the group is still served); below half of it fetching resumes,
-    /// except for partitions the application paused.
-    private struct Flow {
-        var buffered = 0
-        var bufferFull = false
-        var applicationPaused: Set<TopicPartition> = []
+    private struct IdleWaiter {
+        var id: UInt64
+        var partitions: Set<TopicPartition>?
+        var continuation: CheckedContinuation<Void, Never>
     }
 
-    private let assignmentState = Mutex(Assignment())
-    private let flow = Mutex(Flow())
-    private let continuation: AsyncStream<ConsumerMessage>.Continuation
+    private let locked: Mutex<Locked>
     private let handler: RebalanceHandler?
-    private let maxBuffered: Int
+    private let commitPromptly: Bool
     /// Set once the client exists; weak because the client's callbacks reach this state.
     private let clientReference = Mutex<WeakClient>(WeakClient())
 
-    init(continuation: AsyncStream<ConsumerMessage>.Continuation, handler: RebalanceHandler?, maxBuffered: Int) {
-        self.continuation = continuation
+    init(limits: FlowLimits, handler: RebalanceHandler?, commitPromptly: Bool) {
+        locked = Mutex(Locked(flow: ConsumerFlow(limits: limits)))
         self.handler = handler
-        self.maxBuffered = max(1, maxBuffered)
+        self.commitPromptly = commitPromptly
     }
 
     func attach(_ client: RdKafkaClient) { clientReference.withLock { $0.client = client } }
 
-    /// The application pauses partitions (they stay paused whatever the buffer does).
-    func applicationPause(_ partitions: [TopicPartition]) -> rd_kafka_resp_err_t {
-        flow.withLock { $0.applicationPaused.formUnion(partitions) }
-        return setFetching(partitions, paused: true)
-    }
+    private var client: RdKafkaClient? { clientReference.withLock { $0.client } }
 
-    /// The application resumes partitions; fetching restarts unless the buffer is full.
-    func applicationResume(_ partitions: [TopicPartition]) -> rd_kafka_resp_err_t {
-        let bufferFull = flow.withLock { state -> Bool in
-            state.applicationPaused.subtract(partitions)
-            return state.bufferFull
+    // MARK: The application's side
+
+    /// The next lease: at once when a message waits and a lease is free, else when one does.
+    /// Nil once the consumer stopped delivering, or when the task is cancelled.
+    func next() async -> ConsumerLease? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let immediate = update { state -> ConsumerLease?? in
+                    if state.stopped || Task.isCancelled { return .some(nil) }
+                    let (lease, actions) = state.flow.lease()
+                    apply(actions)
+                    if let lease { return .some(lease) }
+                    state.reader = continuation
+                    return .none
+                }
+                if case .some(let lease) = immediate { continuation.resume(returning: lease) }
+            }
+        } onCancel: {
+            let reader = locked.withLock { state in
+                defer { state.reader = nil }
+                return state.reader
+            }
+            reader?.resume(returning: nil)
         }
-        return bufferFull ? RD_KAFKA_RESP_ERR_NO_ERROR : setFetching(partitions, paused: false)
     }
 
-    /// A reader took a message from the buffer (current or stale).
-    func didTake() {
-        let resume = flow.withLock { state -> [TopicPartition]? in
-            state.buffered -= 1
-            guard state.bufferFull, state.buffered <= maxBuffered / 2 else { return nil }
-            state.bufferFull = false
-            return Array(assignment.subtracting(state.applicationPaused))
+    /// The lease ended; when `completed`, its offset may be stored.
+    func finish(_ lease: ConsumerLease, completed: Bool) {
+        update { state in
+            apply(state.flow.finished(lease, completed: completed))
         }
-        if let resume { _ = setFetching(resume, paused: false) }
     }
 
-    /// On the poll thread, after buffering a message.
-    private func didBuffer() {
-        let pause = flow.withLock { state -> Bool in
-            state.buffered += 1
-            guard !state.bufferFull, state.buffered >= maxBuffered else { return false }
-            state.bufferFull = true
-            return true
+    func isCurrent(_ lease: ConsumerLease) -> Bool { locked.withLock { $0.flow.isCurrent(lease) } }
+
+    /// Returns once no lease is out on `partitions` (all when nil), or the task is cancelled.
+    func waitUntilIdle(_ partitions: Set<TopicPartition>?) async {
+        let id = locked.withLock { state in
+            defer { state.nextWaiterID += 1 }
+            return state.nextWaiterID
         }
-        if pause { _ = setFetching(Array(assignment), paused: true) }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let idle = locked.withLock { state -> Bool in
+                    if state.flow.inFlight(on: partitions) == 0 || Task.isCancelled { return true }
+                    state.idleWaiters.append(IdleWaiter(id: id, partitions: partitions, continuation: continuation))
+                    return false
+                }
+                if idle { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = locked.withLock { state -> IdleWaiter? in
+                guard let index = state.idleWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.idleWaiters.remove(at: index)
+            }
+            waiter?.continuation.resume()
+        }
     }
 
-    private var bufferFull: Bool { flow.withLock { $0.bufferFull } }
-
-    /// Messages fetched and not yet read.
-    var bufferedCount: Int { flow.withLock { $0.buffered } }
-
-    private func setFetching(_ partitions: [TopicPartition], paused: Bool) -> rd_kafka_resp_err_t {
-        guard !partitions.isEmpty, let client = clientReference.withLock({ $0.client }) else { return RD_KAFKA_RESP_ERR_NO_ERROR }
-        let list = TopicPartitionList(partitions)
-        return paused ? rd_kafka_pause_partitions(client.handle, list.pointer) : rd_kafka_resume_partitions(client.handle, list.pointer)
+    /// No more leases: the waiting reader (and every later `next`) gets nil. Leases out may still finish.
+    func stopDelivering() {
+        let reader = locked.withLock { state in
+            state.stopped = true
+            defer { state.reader = nil }
+            return state.reader
+        }
+        reader?.resume(returning: nil)
     }
 
-    var assignment: Set<TopicPartition> { assignmentState.withLock { $0.owned } }
+    var assignment: Set<TopicPartition> { locked.withLock { $0.flow.assignment } }
+    var bufferedCount: Int { locked.withLock { $0.flow.bufferedCount } }
+    var inFlight: Int { locked.withLock { $0.flow.inFlight } }
+    func inFlight(on partitions: Set<TopicPartition>?) -> Int { locked.withLock { $0.flow.inFlight(on: partitions) } }
+    var isFetching: Bool { locked.withLock { $0.flow.fetching } }
 
-    func isCurrent(_ message: ConsumerMessage) -> Bool {
-        assignmentState.withLock { $0.generations[message.topicPartition] == message.assignmentGeneration }
-    }
+    // MARK: The poll thread's side
 
-    /// On the poll thread: converts a polled message (or error event) and yields it.
+    /// On the poll thread: converts a polled message (or error event) and hands it to the flow.
     func receive(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>, logger: Logger) {
         let raw = pointer.pointee
         if raw.err != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -103,19 +127,201 @@ final class ConsumerState: Sendable {
             }
             return
         }
-        let topic = String(cString: rd_kafka_topic_name(raw.rkt))
-        let tp = TopicPartition(topic, raw.partition)
-        let generation = assignmentState.withLock { $0.generations[tp] ?? 0 }
-        let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? []
-        let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
+        let message = ConsumerMessage(polled: pointer)
+        update { state in
+            apply(state.flow.received(message))
+        }
+    }
+
+    /// On the poll thread, inside librdkafka's rebalance callback: tells the handler, waits for it,
+    /// then completes the assignment change (committing stored offsets before giving partitions up).
+    func handleRebalance(client: RdKafkaClient, err: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        let rk = client.handle
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        let list = TopicPartitionList.partitions(of: partitions)
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if cooperative {
+                if let error = rd_kafka_incremental_assign(rk, partitions) {
+                    client.logger.error("incremental assign failed", metadata: ["error": "\(KafkaError(code: .consumer, consuming: error).message)"])
+                }
+            } else {
+                rd_kafka_assign(rk, partitions)
+            }
+            // After librdkafka assigned them, so a pause applies; no message of theirs can be
+            // polled before this callback returns, as this is the polling thread.
+            update { state in apply(state.flow.assigned(list)) }
+            client.logger.info("partitions assigned", metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
+            notify(.assigned(list))
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            update { state in apply(state.flow.revoking(list)) }
+            client.logger.info("partitions revoked", metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
+            notify(.revoked(list))
+            if rd_kafka_assignment_lost(rk) == 0 {
+                commitBeforeRevoke(client)
+            }
+            update { state in apply(state.flow.revoked(list)) }
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(rk, partitions) {
+                    client.logger.error("incremental unassign failed", metadata: ["error": "\(KafkaError(code: .consumer, consuming: error).message)"])
+                }
+            } else {
+                rd_kafka_assign(rk, nil)
+            }
+        default:
+            client.logger.error("rebalance error", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
+            update { state in apply(state.flow.revokedAll()) }
+            rd_kafka_assign(rk, nil)
+        }
+    }
+
+    /// Commits what the revoked partitions' finished jobs stored, retrying briefly while the group
+    /// is settling (the commit otherwise fails with REBALANCE_IN_PROGRESS and the work repeats).
+    private func commitBeforeRevoke(_ client: RdKafkaClient) {
+        for attempt in 1...5 {
+            let err = rd_kafka_commit(client.handle, nil, 0)
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
+            let error = KafkaError(code: .commit, err)
+            guard error.isTransientGroupError, attempt < 5 else {
+                client.logger.warning("commit on revoke failed", metadata: ["error": "\(error.message)"])
+                return
+            }
+            // On the poll thread, which waits here anyway; the coordinator answers meanwhile.
+            Thread.sleep(forTimeInterval: 0.1 * Double(attempt))
+        }
+    }
+
+    /// On the poll thread: an asynchronous commit returned. Starts the next one if more was stored meanwhile.
+    func commitReturned(_ err: rd_kafka_resp_err_t) {
+        let again = commitFlags.withLock { flags -> Bool in
+            guard flags.committing else { return false }
+            flags.committing = flags.again
+            defer { flags.again = false }
+            return flags.again
+        }
+        if again, let client { _ = rd_kafka_commit(client.handle, nil, 1) }
+    }
+
+    /// Runs the async handler and blocks the poll thread (never a cooperative thread) until it returns.
+    private func notify(_ event: RebalanceEvent) {
+        guard let handler else { return }
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await handler(event)
+            done.signal()
+        }
+        done.wait()
+    }
+
+    /// The poll loop ended: the reader and every idle waiter are released.
+    func finish() {
+        let (reader, waiters) = locked.withLock { state in
+            state.stopped = true
+            defer { state.reader = nil; state.idleWaiters = [] }
+            return (state.reader, state.idleWaiters)
+        }
+        reader?.resume(returning: nil)
+        waiters.forEach { $0.continuation.resume() }
+    }
+
+    // MARK: Applying the flow's actions
+
+    /// Runs a flow event under the lock; afterwards hands a lease to the waiting reader and wakes
+    /// idle waiters, outside the lock.
+    @discardableResult
+    private func update<T>(_ body: (inout Locked) -> T) -> T {
+        let (value, reader, lease, idle) = locked.withLock { state in
+            let value = body(&state)
+            var reader: CheckedContinuation<ConsumerLease?, Never>?
+            var lease: ConsumerLease?
+            if state.reader != nil, state.flow.canLease {
+                let (next, actions) = state.flow.lease()
+                apply(actions)
+                if let next {
+                    lease = next
+                    reader = state.reader
+                    state.reader = nil
+                }
+            }
+            var idle: [CheckedContinuation<Void, Never>] = []
+            state.idleWaiters.removeAll { waiter in
+                guard state.flow.inFlight(on: waiter.partitions) == 0 else { return false }
+                idle.append(waiter.continuation)
+                return true
+            }
+            return (value, reader, lease, idle)
+        }
+        if let reader { reader.resume(returning: lease) }
+        idle.forEach { $0.resume() }
+        return value
+    }
+
+    /// Called under the lock. librdkafka's pause, resume and store only enqueue work; none blocks.
+    private func apply(_ actions: [ConsumerFlow.Action]) {
+        guard !actions.isEmpty, let client else { return }
+        for action in actions {
+            switch action {
+            case .pause(let tps):
+                let list = TopicPartitionList(tps)
+                let err = rd_kafka_pause_partitions(client.handle, list.pointer)
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    client.logger.warning("pause failed", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
+                }
+            case .resume(let tps):
+                let list = TopicPartitionList(tps)
+                let err = rd_kafka_resume_partitions(client.handle, list.pointer)
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    client.logger.warning("resume failed", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
+                }
+            case .store(let offset):
+                let list = TopicPartitionList([offset])
+                var err = rd_kafka_offsets_store(client.handle, list.pointer)
+                if err == RD_KAFKA_RESP_ERR_NO_ERROR, let partitionError = list.firstError() { err = partitionError }
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    client.logger.warning("offset store failed", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
+                } else if commitPromptly {
+                    requestCommit(client)
+                }
+            }
+        }
+    }
+
+    /// Commits stored offsets right away (asynchronously), one commit at a time: a crash then
+    /// repeats little more than the jobs in flight, not up to `auto.commit.interval.ms` of work.
+    private func requestCommit(_ client: RdKafkaClient) {
+        commitFlags.withLock { flags in
+            if flags.committing {
+                flags.again = true
+            } else {
+                flags.committing = true
+                _ = rd_kafka_commit(client.handle, nil, 1)
+            }
+        }
+    }
+
+    /// An asynchronous commit is on its way; `again` asks for another once it returns.
+    /// Its own lock: `apply` runs under the flow's lock, and the commit callback must not wait for it.
+    private let commitFlags = Mutex<(committing: Bool, again: Bool)>((false, false))
+}
+
+/// A weak reference that can live in a Mutex.
+private struct WeakClient: @unchecked Sendable {
+    // @unchecked: only read and written under the Mutex that holds it.
+    weak var client: RdKafkaClient?
+}
+
+extension ConsumerMessage {
+    /// Copies a polled message out of librdkafka's memory.
+    init(polled pointer: UnsafeMutablePointer<rd_kafka_message_t>) {
+        let raw = pointer.pointee
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
-        continuation.yield(ConsumerMessage(
-            topic: topic, partition: raw.partition, offset: raw.offset, key: key, value: value,
+        self.init(
+            topic: String(cString: rd_kafka_topic_name(raw.rkt)), partition: raw.partition, offset: raw.offset,
+            key: raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) },
+            value: raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? [],
             headers: Self.headers(of: pointer),
-            timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp,
-            assignmentGeneration: generation))
-        didBuffer()
+            timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
     }
 
     private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
@@ -133,79 +339,4 @@ final class ConsumerState: Sendable {
         }
         return result
     }
-
-    /// On the poll thread, inside librdkafka's rebalance callback: tells the handler, waits for it,
-    /// then completes the assignment change (committing stored offsets before giving partitions up).
-    func handleRebalance(client: RdKafkaClient, err: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
-        let rk = client.handle
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
-        let list = TopicPartitionList.partitions(of: partitions)
-        switch err {
-        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-            assignmentState.withLock { state in
-                if !cooperative { state.generations.removeAll(); state.owned.removeAll() }
-                for tp in list {
-                    state.generations[tp] = state.nextGeneration
-                    state.nextGeneration += 1
-                    state.owned.insert(tp)
-                }
-            }
-            client.logger.info("partitions assigned", metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
-            if cooperative {
-                if let error = rd_kafka_incremental_assign(rk, partitions) {
-                    client.logger.error("incremental assign failed", metadata: ["error": "\(KafkaError(code: .consumer, consuming: error).message)"])
-                }
-            } else {
-                rd_kafka_assign(rk, partitions)
-            }
-            if bufferFull { _ = setFetching(list, paused: true) }
-            // After assigning, so the handler may pause the new partitions; their messages can only
-            // be polled by this thread once the callback returns.
-            notify(.assigned(list))
-        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-            // Drop messages already fetched for these partitions: from now on they belong to someone else.
-            assignmentState.withLock { state in
-                for tp in list { state.generations[tp] = nil }
-            }
-            client.logger.info("partitions revoked", metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
-            notify(.revoked(list))
-            let commitErr = rd_kafka_commit(rk, nil, 0)
-            if commitErr != RD_KAFKA_RESP_ERR_NO_ERROR && commitErr != RD_KAFKA_RESP_ERR__NO_OFFSET {
-                client.logger.warning("commit on revoke failed", metadata: ["error": "\(KafkaError(code: .commit, commitErr).message)"])
-            }
-            assignmentState.withLock { state in
-                for tp in list { state.owned.remove(tp) }
-            }
-            if cooperative {
-                if let error = rd_kafka_incremental_unassign(rk, partitions) {
-                    client.logger.error("incremental unassign failed", metadata: ["error": "\(KafkaError(code: .consumer, consuming: error).message)"])
-                }
-            } else {
-                rd_kafka_assign(rk, nil)
-            }
-        default:
-            client.logger.error("rebalance error", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
-            assignmentState.withLock { $0.generations.removeAll(); $0.owned.removeAll() }
-            rd_kafka_assign(rk, nil)
-        }
-    }
-
-    /// Runs the async handler and blocks the poll thread (never a cooperative thread) until it returns.
-    private func notify(_ event: RebalanceEvent) {
-        guard let handler else { return }
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            await handler(event)
-            done.signal()
-        }
-        done.wait()
-    }
-
-    func finish() { continuation.finish() }
-}
-
-/// A weak reference that can live in a Mutex.
-private struct WeakClient: @unchecked Sendable {
-    // @unchecked: only read and written under the Mutex that holds it.
-    weak var client: RdKafkaClient?
 }

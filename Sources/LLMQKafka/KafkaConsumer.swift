@@ -3,46 +3,42 @@ import Dispatch
 import Logging
 import Synchronization
 
-/// A group consumer: subscribe, read messages as an async sequence, pause/resume partitions,
-/// store offsets explicitly (`enable.auto.offset.store=false`), commit, and leave the group on close.
+/// A group consumer: subscribe, take messages as leases (at most `FlowLimits.maxInFlight` out at
+/// once), finish each lease (storing its offset once every earlier one is finished), commit, and
+/// leave the group on close. Plain readers iterate `messages` instead.
 ///
 /// A dedicated poll thread calls `rd_kafka_consumer_poll` for as long as the consumer is open, also
-/// while every partition is paused, so group membership never lapses because the application is busy.
+/// while fetching is paused, so group membership never lapses because the application is busy.
+/// Pause and resume follow the read-ahead buffer alone (`ConsumerFlow`).
 public final class KafkaConsumer: Sendable {
     private let client: RdKafkaClient
     private let state: ConsumerState
-    private let stream: AsyncStream<ConsumerMessage>
     private let pollThread: PollThread
 
     /// - Parameters:
-    ///   - maxBufferedMessages: fetched messages not yet read above which fetching pauses (memory
-    ///     stays bounded however large the backlog). Default 1000.
+    ///   - limits: leases out at once and the read-ahead bound. Default: `FlowLimits.reader`.
+    ///   - commitPromptly: commit (asynchronously) as soon as an offset is stored, one commit at a
+    ///     time, instead of only on librdkafka's auto-commit timer. Default false.
+    ///   - onFatal: called once if librdkafka reports a fatal error.
     ///   - rebalanceHandler: called for each assignment change before it completes.
-    public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.consumer"), maxBufferedMessages: Int = 1000,
+    public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.consumer"), limits: FlowLimits = .reader,
+                commitPromptly: Bool = false, onFatal: (@Sendable (KafkaError) -> Void)? = nil,
                 rebalanceHandler: RebalanceHandler? = nil) throws {
         var config = config
         config.setDefault("enable.auto.offset.store", "false")
         guard config["group.id"] != nil else {
             throw KafkaError(code: .configuration, message: "kafka.group.id: a group consumer needs group.id")
         }
-        let (stream, continuation) = AsyncStream.makeStream(of: ConsumerMessage.self)
-        let state = ConsumerState(continuation: continuation, handler: rebalanceHandler, maxBuffered: maxBufferedMessages)
-        let client = try RdKafkaClient(kind: .consumer, config: config, logger: logger) { conf in
-            rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
-                guard let opaque, let partitions else { return }
-                let client = Unmanaged<RdKafkaClient>.fromOpaque(opaque).takeUnretainedValue()
-                client.rebalance?(err, partitions)
-            }
-        }
+        let state = ConsumerState(limits: limits, handler: rebalanceHandler, commitPromptly: commitPromptly)
+        let callbacks = ClientCallbacks(
+            rebalance: { client, err, partitions in state.handleRebalance(client: client, err: err, partitions: partitions) },
+            offsetCommit: { err in state.commitReturned(err) },
+            fatal: onFatal)
+        let client = try RdKafkaClient(kind: .consumer, config: config, logger: logger, callbacks: callbacks)
         rd_kafka_poll_set_consumer(client.handle)
         state.attach(client)
         self.client = client
         self.state = state
-        self.stream = stream
-        client.rebalance = { [state, weak client] err, partitions in
-            guard let client else { return }
-            state.handleRebalance(client: client, err: err, partitions: partitions)
-        }
         pollThread = PollThread(name: "llmq-consumer-poll") { [state, client] shouldStop in
             while !shouldStop() {
                 guard let message = rd_kafka_consumer_poll(client.handle, 100) else { continue }
@@ -58,6 +54,25 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Runs `body` with a consumer and closes it afterwards, also when `body` (or subscribing) throws,
+    /// so its poll thread never outlives the scope.
+    public static func withConsumer<T>(
+        config: KafkaConfig, logger: Logger, limits: FlowLimits = .reader, commitPromptly: Bool = false,
+        onFatal: (@Sendable (KafkaError) -> Void)? = nil, rebalanceHandler: RebalanceHandler? = nil,
+        _ body: (KafkaConsumer) async throws -> T
+    ) async throws -> T {
+        let consumer = try KafkaConsumer(config: config, logger: logger, limits: limits, commitPromptly: commitPromptly,
+                                         onFatal: onFatal, rebalanceHandler: rebalanceHandler)
+        do {
+            let result = try await body(consumer)
+            await consumer.close()
+            return result
+        } catch {
+            await consumer.close()
+            throw error
+        }
+    }
+
     /// Subscribes to `topics` (replacing any earlier subscription).
     public func subscribe(topics: [String]) throws {
         let list = TopicPartitionList(topics.map { TopicPartition($0, RD_KAFKA_PARTITION_UA) })
@@ -65,33 +80,42 @@ public final class KafkaConsumer: Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code: .consumer, err) }
     }
 
-    /// Messages of the current assignment. One iterator at a time. Messages fetched under an earlier
-    /// assignment of a partition that has since been revoked are dropped: another member owns them.
-    public var messages: ConsumerMessages { ConsumerMessages(base: stream, state: state) }
+    /// The next message, once one is fetched and fewer than `maxInFlight` leases are out. Nil once
+    /// the consumer stops delivering (`stopDelivering`, close) or the task is cancelled.
+    /// One caller at a time.
+    public func next() async -> ConsumerLease? { await state.next() }
 
-    /// False once the message's partition has been revoked since it was fetched (even when it has
-    /// been assigned again since: the new assignment refetches from the committed offset).
-    public func isCurrent(_ message: ConsumerMessage) -> Bool { state.isCurrent(message) }
+    /// Ends a lease. When `completed` (the message's work is done for good), its offset is stored
+    /// once every earlier lease of its partition is completed too.
+    public func finish(_ lease: ConsumerLease, completed: Bool) { state.finish(lease, completed: completed) }
 
-    /// Messages fetched and not yet read (bounded by `maxBufferedMessages`, plus what was in flight).
+    /// False once the lease's partition is being revoked or has been (even when assigned again since:
+    /// the new assignment refetches from the committed offset).
+    public func isCurrent(_ lease: ConsumerLease) -> Bool { state.isCurrent(lease) }
+
+    /// Returns once no lease is out on `partitions` (all when nil), or the task is cancelled.
+    public func waitUntilIdle(_ partitions: Set<TopicPartition>? = nil) async { await state.waitUntilIdle(partitions) }
+
+    /// No more leases; leases out may still finish and store their offsets.
+    public func stopDelivering() { state.stopDelivering() }
+
+    /// Messages for plain readers: each is leased and finished at once, without storing its offset.
+    public var messages: ConsumerMessages { ConsumerMessages(consumer: self) }
+
+    /// Messages fetched and not yet leased (bounded by the read-ahead limits, plus what was in flight).
     public var bufferedMessageCount: Int { state.bufferedCount }
 
-    /// Partitions currently assigned to this member.
+    /// Leases out now.
+    public var inFlight: Int { state.inFlight }
+
+    /// Leases out now on `partitions` (all when nil).
+    public func inFlight(on partitions: Set<TopicPartition>?) -> Int { state.inFlight(on: partitions) }
+
+    /// False while fetching is paused because the read-ahead buffer is full.
+    public var isFetching: Bool { state.isFetching }
+
+    /// Partitions currently assigned to this member (including ones whose revoke is under way).
     public var assignment: Set<TopicPartition> { state.assignment }
-
-    /// Stops fetching from these partitions; the poll loop (and group membership) goes on.
-    public func pause(_ partitions: [TopicPartition]) throws {
-        guard !partitions.isEmpty else { return }
-        let err = state.applicationPause(partitions)
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code: .consumer, err) }
-    }
-
-    /// Resumes fetching from these partitions (unless too many fetched messages are still unread).
-    public func resume(_ partitions: [TopicPartition]) throws {
-        guard !partitions.isEmpty else { return }
-        let err = state.applicationResume(partitions)
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code: .consumer, err) }
-    }
 
     /// Stores next-offsets to be committed (automatically, or by `commit()` / close / revoke).
     /// Offsets of partitions no longer assigned are skipped: their new owner decides.
@@ -127,12 +151,7 @@ public final class KafkaConsumer: Sendable {
             let list = TopicPartitionList(partitions)
             let err = rd_kafka_committed(handle.client.handle, list.pointer, ms)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR { return .failure(KafkaError(code: .consumer, err)) }
-            var result: [TopicPartitionOffset] = []
-            for i in 0..<Int(list.pointer.pointee.cnt) {
-                let e = list.pointer.pointee.elems[i]
-                result.append(TopicPartitionOffset(TopicPartition(String(cString: e.topic), e.partition), offset: e.offset))
-            }
-            return .success(result)
+            return .success(list.offsets)
         }.get()
     }
 
@@ -140,7 +159,7 @@ public final class KafkaConsumer: Sendable {
     public var fatalError: KafkaError? { client.fatalError }
 
     /// Leaves the group: the final revoke runs through the rebalance handler, stored offsets are
-    /// committed, and the message sequence ends. Safe to call more than once.
+    /// committed, and `next` returns nil from then on. Safe to call more than once.
     public func close() async {
         pollThread.requestStop()
         await pollThread.join()
@@ -153,25 +172,19 @@ private struct ConsumerHandle: @unchecked Sendable {
     init(_ client: RdKafkaClient) { self.client = client }
 }
 
-/// The async sequence of a consumer's messages.
+/// The messages of a consumer for plain readers (no offsets stored), as an async sequence.
 public struct ConsumerMessages: AsyncSequence, Sendable {
     public typealias Element = ConsumerMessage
-    let base: AsyncStream<ConsumerMessage>
-    let state: ConsumerState
+    let consumer: KafkaConsumer
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncStream<ConsumerMessage>.AsyncIterator
-        let state: ConsumerState
+        let consumer: KafkaConsumer
         public mutating func next() async -> ConsumerMessage? {
-            while let message = await base.next() {
-                state.didTake()
-                if state.isCurrent(message) { return message }
-            }
-            return nil
+            guard let lease = await consumer.next() else { return nil }
+            consumer.finish(lease, completed: false)
+            return lease.message
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator(), state: state)
-    }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: consumer) }
 }

@@ -26,6 +26,8 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Hashable {
         public static let fatal = Code("fatal")
         /// The mock cluster refused an operation.
         public static let mockCluster = Code("mock_cluster")
+        /// Cluster metadata could not be read.
+        public static let metadata = Code("metadata")
         /// The client was already closed.
         public static let closed = Code("closed")
     }
@@ -73,5 +75,22 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Hashable {
             RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR__TRANSPORT,
         ]
         return transient.contains { $0.rawValue == rdError }
+    }
+
+    /// True for delivery errors that a later try of the same message can get past: timeouts, lost
+    /// connections, leadership moving, too few in-sync replicas for now, a full local queue.
+    /// Everything else (an unknown or forbidden topic, a message too large, a purge at close, a
+    /// fatal producer) fails every try the same way.
+    public var isRetriableDelivery: Bool {
+        guard let rdError else { return false }
+        let retriable: [rd_kafka_resp_err_t] = [
+            RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR__TRANSPORT,
+            RD_KAFKA_RESP_ERR__QUEUE_FULL, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+            RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+            RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+            RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION, RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR, RD_KAFKA_RESP_ERR_INVALID_MSG,
+            RD_KAFKA_RESP_ERR__RETRY, RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE,
+        ]
+        return retriable.contains { $0.rawValue == rdError }
     }
 }

@@ -68,8 +68,17 @@ public struct ConsumerMessage: Sendable {
     public var headers: [KafkaHeader]
     /// Milliseconds since the Unix epoch (create or log-append time), when the broker reported one.
     public var timestampMs: Int64?
-    /// Which assignment of this partition the message was fetched under; stale ones are never yielded.
-    var assignmentGeneration: UInt64
+
+    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]? = nil, value: [UInt8],
+                headers: [KafkaHeader] = [], timestampMs: Int64? = nil) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestampMs = timestampMs
+    }
 
     public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
     public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }

@@ -15,14 +15,17 @@ public final class KafkaProducer: Sendable {
     private let client: RdKafkaClient
     private let pollThread: PollThread
 
-    public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.producer")) throws {
+    /// - Parameter onFatal: called once if librdkafka reports a fatal error (e.g. an idempotence violation).
+    public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.producer"),
+                onFatal: (@Sendable (KafkaError) -> Void)? = nil) throws {
         var config = config
         config.setDefault("enable.idempotence", "true")
         config.setDefault("acks", "all")
-        let client = try RdKafkaClient(kind: .producer, config: config, logger: logger) { conf in
-            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+        let client = try RdKafkaClient(kind: .producer, config: config, logger: logger, callbacks: ClientCallbacks(fatal: onFatal)) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
                 guard let message else { return }
                 KafkaProducer.deliver(message)
+                if let opaque { Unmanaged<RdKafkaClient>.fromOpaque(opaque).takeUnretainedValue().queueSpace.reported() }
             }
         }
         self.client = client
@@ -30,6 +33,23 @@ public final class KafkaProducer: Sendable {
             while !shouldStop() {
                 rd_kafka_poll(client.handle, 100)
             }
+        }
+    }
+
+    /// Runs `body` with a producer and closes it afterwards (flushing up to `closeTimeout`), also
+    /// when `body` throws, so its poll thread never outlives the scope.
+    public static func withProducer<T>(
+        config: KafkaConfig, logger: Logger, closeTimeout: Duration = .seconds(10),
+        onFatal: (@Sendable (KafkaError) -> Void)? = nil, _ body: (KafkaProducer) async throws -> T
+    ) async throws -> T {
+        let producer = try KafkaProducer(config: config, logger: logger, onFatal: onFatal)
+        do {
+            let result = try await body(producer)
+            await producer.close(timeout: closeTimeout)
+            return result
+        } catch {
+            await producer.close(timeout: closeTimeout)
+            throw error
         }
     }
 
@@ -94,17 +114,40 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    /// Enqueues a message, waiting (without blocking a thread) while librdkafka's queue is full.
-    public func produce(_ message: OutgoingMessage, handler: (any DeliveryHandler)?) async throws {
-        var backoff: Duration = .microseconds(200)
+    /// Enqueues a message, waiting (without blocking a thread) while librdkafka's queue is full:
+    /// a refused sender waits for the next delivery report, which frees room.
+    /// - Parameter cancellable: when false, a cancelled task still waits for room and enqueues the
+    ///   message (for messages that must go out, such as a stream's final event).
+    public func produce(_ message: OutgoingMessage, handler: (any DeliveryHandler)?, cancellable: Bool = true) async throws {
         while true {
+            let observed = client.queueSpace.reportCount
             do {
                 return try produceNow(message, handler: handler)
             } catch let error as KafkaError where error.rdError == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue {
-                try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .milliseconds(50))
+                if cancellable { try Task.checkCancellation() }
+                await client.queueSpace.waitForReport(after: observed, cancellable: cancellable)
             }
         }
+    }
+
+    /// Which of `topics` the cluster has, with their partition counts; topics it does not list
+    /// (absent, or not visible to these credentials) are missing from the answer.
+    public func partitionCounts(of topics: [String], timeout: Duration = .seconds(10)) async throws -> [String: Int] {
+        let handle = ProducerHandle(client)
+        let ms = Int32(clamping: timeout.wholeMilliseconds)
+        return try await runBlocking { () -> Result<[String: Int], KafkaError> in
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(handle.client.handle, 1, nil, &metadata, ms)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return .failure(KafkaError(code: .metadata, err)) }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            var counts: [String: Int] = [:]
+            for i in 0..<Int(metadata.pointee.topic_cnt) {
+                let topic = metadata.pointee.topics[i]
+                let name = String(cString: topic.topic)
+                if topics.contains(name), topic.err == RD_KAFKA_RESP_ERR_NO_ERROR { counts[name] = Int(topic.partition_cnt) }
+            }
+            return .success(counts)
+        }.get()
     }
 
     /// Produces a message and returns once the broker has acknowledged it; throws the delivery error otherwise.

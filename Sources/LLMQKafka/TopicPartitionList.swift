@@ -39,4 +39,12 @@ final class TopicPartitionList {
         }
         return nil
     }
+
+    /// The partitions with their offsets.
+    var offsets: [TopicPartitionOffset] {
+        (0..<Int(pointer.pointee.cnt)).map { i in
+            let e = pointer.pointee.elems[i]
+            return TopicPartitionOffset(TopicPartition(String(cString: e.topic), e.partition), offset: e.offset)
+        }
+    }
 }

@@ -1,67 +1,80 @@
 import LLMQCore
 import LLMQKafka
 
-/// One provider call's chunk events: numbers them from 0 without gaps and produces them keyed by
-/// job id, without waiting for each acknowledgement (the deliveries are counted in `deliveries`).
+/// One provider call's chunk events, keyed by job id and numbered from 0 without gaps, produced
+/// through the publisher without waiting for each acknowledgement.
+///
+/// A stream ends exactly once: `end` is produced only after every earlier event is acknowledged
+/// (so an `end` never stands behind a missing delta), and `abort` only while the stream is open.
 struct ChunkStream {
-    let producer: KafkaProducer
+    enum Ending: Equatable {
+        /// The stream ended with `end`, acknowledged by the broker.
+        case ended
+        /// Some event of the stream was not acknowledged; the stream ended with `abort` if it could.
+        case deliveryFailed(KafkaError)
+    }
+
+    let publisher: Publisher
     let topic: String
     let key: [UInt8]
     let jobID: String
     let streamID: String
     let attempt: Int
-    let deliveries: JobDeliveries
-    let metrics: WorkerMetrics
+    private let acks = Acknowledgements()
     private(set) var nextSeq = 0
+    private(set) var isOpen = true
 
-    init(producer: KafkaProducer, topic: String, key: [UInt8], jobID: String, streamID: String, attempt: Int,
-         deliveries: JobDeliveries, metrics: WorkerMetrics) {
-        self.producer = producer
+    init(publisher: Publisher, topic: String, key: [UInt8], jobID: String, streamID: String, attempt: Int) {
+        self.publisher = publisher
         self.topic = topic
         self.key = key
         self.jobID = jobID
         self.streamID = streamID
         self.attempt = attempt
-        self.deliveries = deliveries
-        self.metrics = metrics
     }
 
-    /// Produces the next event. Throws when the producer refuses it (the attempt then fails).
+    /// Events produced so far (the `end` event reports this count, itself included).
+    var eventCount: Int { nextSeq }
+
+    /// Produces `start` or a delta. Throws when the producer refuses it or the task is cancelled
+    /// while the queue is full (the attempt then fails and the stream is aborted).
     mutating func emit(_ kind: ChunkEvent.Kind) async throws {
-        let message = nextMessage(kind)
-        do {
-            try await producer.produce(message, handler: deliveries)
-        } catch let error as KafkaError {
-            deliveries.produceRefused(error)
-            metrics.produceError(topic: topic)
-            throw error
-        } catch {
-            // Cancelled while the producer queue was full: the event was never queued.
-            deliveries.produceRefused(KafkaError(code: .produce, message: "cancelled while the producer queue was full"))
-            throw error
-        }
-        metrics.chunkEvents.increment()
+        precondition(isOpen, "chunk event after the stream's final event")
+        try await publisher.enqueue(nextMessage(kind), acks: acks, cancellable: true)
+        publisher.metrics.chunkEvents.increment()
     }
 
-    /// Produces the final event without honouring cancellation: a cancelled stream still ends with `abort`.
-    mutating func emitFinal(_ kind: ChunkEvent.Kind) {
+    /// Ends the stream with `end` once every earlier event is acknowledged, and waits for the
+    /// `end` itself. When an earlier event failed, the stream is aborted instead (retrying as told).
+    mutating func end(finishReason: String?, retryingOnFailure: Bool) async -> Ending {
+        if let error = await acks.waitForAll() {
+            await abort(reason: "chunk_delivery", retrying: retryingOnFailure)
+            return .deliveryFailed(error)
+        }
+        await emitFinal(.end(finishReason: finishReason))
+        if let error = await acks.waitForAll() { return .deliveryFailed(error) }
+        return .ended
+    }
+
+    /// Ends the stream with `abort`, unless it already ended; waits for its acknowledgements.
+    mutating func abort(reason: String, retrying: Bool) async {
+        guard isOpen else { return }
+        await emitFinal(.abort(reason: reason, retrying: retrying))
+        _ = await acks.waitForAll()
+    }
+
+    /// The final event goes out even when the task is cancelled: a cancelled stream still ends.
+    private mutating func emitFinal(_ kind: ChunkEvent.Kind) async {
         let message = nextMessage(kind)
-        do {
-            try producer.produceNow(message, handler: deliveries)
-            metrics.chunkEvents.increment()
-        } catch let error as KafkaError {
-            deliveries.produceRefused(error)
-            metrics.produceError(topic: topic)
-        } catch {
-            deliveries.produceRefused(KafkaError(code: .produce, message: "\(error)"))
+        isOpen = false
+        if (try? await publisher.enqueue(message, acks: acks, cancellable: false)) != nil {
+            publisher.metrics.chunkEvents.increment()
         }
     }
 
-    /// The next event as a message, numbered and counted as awaiting its acknowledgement.
     private mutating func nextMessage(_ kind: ChunkEvent.Kind) -> OutgoingMessage {
         let event = ChunkEvent(jobID: jobID, streamID: streamID, attempt: attempt, seq: nextSeq, kind: kind)
         nextSeq += 1
-        deliveries.willProduce()
         return OutgoingMessage(topic: topic, key: key, value: event.encoded())
     }
 }

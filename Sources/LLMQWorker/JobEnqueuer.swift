@@ -43,7 +43,7 @@ public struct JobEnqueuer: Sendable {
     /// Enqueues each non-empty line as one job, keyed by its `id` when one can be read.
     /// Returns the number of lines sent once the broker has them all.
     public func enqueue(lines: some Sequence<String>) async throws -> Int {
-        let deliveries = JobDeliveries()
+        let deliveries = Acknowledgements()
         var count = 0
         for line in lines where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let bytes = Array(line.utf8)

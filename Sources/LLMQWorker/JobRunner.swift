@@ -9,7 +9,7 @@ import Synchronization
 /// call), then the result (and a dead-letter copy for failed and invalid jobs), acknowledged by the broker.
 public final class JobRunner: Sendable {
     let configuration: WorkerConfiguration
-    let producer: KafkaProducer
+    let publisher: Publisher
     let provider: any Provider
     let metrics: WorkerMetrics
     let workerID: String
@@ -21,13 +21,12 @@ public final class JobRunner: Sendable {
     /// token per process start keeps stream ids unique across restarts and redeliveries.
     private let streamPrefix: String
 
-    public init(configuration: WorkerConfiguration, producer: KafkaProducer, provider: any Provider,
-                metrics: WorkerMetrics, workerID: String, logger: Logger,
-                retryRunner: RetryRunner? = nil) {
+    init(configuration: WorkerConfiguration, publisher: Publisher, provider: any Provider,
+         workerID: String, logger: Logger, retryRunner: RetryRunner? = nil) {
         self.configuration = configuration
-        self.producer = producer
+        self.publisher = publisher
         self.provider = provider
-        self.metrics = metrics
+        self.metrics = publisher.metrics
         self.workerID = workerID
         self.logger = logger
         self.retryRunner = retryRunner ?? RetryRunner(policy: configuration.retry)
@@ -36,9 +35,9 @@ public final class JobRunner: Sendable {
     }
 
     /// Processes the job. Returns once its result is acknowledged by the broker.
-    /// Throws `CancellationError` when cancelled before a result was produced (no result: the job
-    /// will be redelivered), or `ResultDeliveryError` when the result could not be delivered.
-    public func process(_ message: ConsumerMessage) async throws {
+    /// Throws `CancellationError` when cancelled before its result was acknowledged (the job will
+    /// be redelivered), or `ResultDeliveryError` when the broker refused the result for good.
+    func process(_ message: ConsumerMessage) async throws {
         let started = ContinuousClock.now
         let wallStart = Date()
         let queuedMs = message.timestampMs.map { max(0, Int(wallStart.timeIntervalSince1970 * 1000) - Int($0)) }
@@ -96,7 +95,8 @@ public final class JobRunner: Sendable {
 
         let result = JobResult(
             jobID: job.id, status: status, text: status == .succeeded ? outcome.text : "",
-            finishReason: outcome.finishReason, streamID: outcome.streamID, attempts: outcome.attempts,
+            finishReason: outcome.finishReason, streamID: outcome.streamID,
+            streamEvents: status == .succeeded ? outcome.streamEvents : nil, attempts: outcome.attempts,
             model: outcome.model ?? job.model ?? configuration.providerModel, provider: provider.name,
             usage: outcome.usage.map { .init(promptTokens: $0.promptTokens, completionTokens: $0.completionTokens, totalTokens: $0.totalTokens) },
             timing: .init(queuedMs: queuedMs, firstChunkMs: outcome.firstChunkMs, totalMs: elapsedMs(since: started)),
@@ -108,7 +108,8 @@ public final class JobRunner: Sendable {
         if let firstChunkMs = outcome.firstChunkMs { metrics.firstChunk.recordMilliseconds(firstChunkMs) }
     }
 
-    /// One provider call as one chunk stream.
+    /// One provider call as one chunk stream, which ends exactly once: `end` after its deltas are
+    /// acknowledged, or `abort` when the call or a delivery failed.
     private func attempt(_ job: Job, number: Int, message: ConsumerMessage, outcome: inout JobOutcome,
                          started: ContinuousClock.Instant, logger: Logger) async throws -> ProviderCompletion {
         var logger = logger
@@ -117,10 +118,11 @@ public final class JobRunner: Sendable {
         logger[metadataKey: LogKeys.streamID] = "\(streamID)"
         outcome.attempts = number
         outcome.streamID = streamID
+        outcome.streamEvents = nil
         outcome.text = ""
-        let deliveries = JobDeliveries()
-        var stream = ChunkStream(producer: producer, topic: configuration.chunksTopic, key: Array(job.id.utf8), jobID: job.id,
-                                 streamID: streamID, attempt: number, deliveries: deliveries, metrics: metrics)
+        let retriesLeft = number < retryRunner.policy.maxAttempts
+        var stream = ChunkStream(publisher: publisher, topic: configuration.chunksTopic, key: Array(job.id.utf8), jobID: job.id,
+                                 streamID: streamID, attempt: number)
         var timeouts = configuration.timeouts
         if let deadline = job.deadline {
             // The deadline caps the whole call; reaching it makes the job `expired`, not `failed`.
@@ -132,12 +134,13 @@ public final class JobRunner: Sendable {
             params: GenerationParams(maxTokens: job.params.maxTokens, temperature: job.params.temperature,
                                      topP: job.params.topP, stop: job.params.stop),
             stream: job.stream)
+        let completion: ProviderCompletion
         do {
             try await stream.emit(.start)
             var text = ""
             var firstChunk: ContinuousClock.Instant?
             var coalescer = DeltaCoalescer(minBytes: configuration.chunkCoalesceBytes, maxDelay: configuration.chunkCoalesceDelay)
-            let completion = try await provider.complete(request, timeouts: timeouts) { delta in
+            completion = try await provider.complete(request, timeouts: timeouts) { delta in
                 if firstChunk == nil { firstChunk = .now }
                 text += delta
                 if let merged = coalescer.add(delta) { try await stream.emit(.delta(merged)) }
@@ -146,34 +149,38 @@ public final class JobRunner: Sendable {
             outcome.text = text
             if let firstChunk { outcome.firstChunkMs = Int((firstChunk - started).wholeMilliseconds) }
             if let usage = completion.usage { outcome.addUsage(usage) }
-            stream.emitFinal(.end(finishReason: completion.finishReason))
-            if let error = await deliveries.waitForAll() {
-                // A chunk the broker did not take must not hide behind a result: the attempt fails.
-                metrics.attempt(outcome: "chunk_delivery")
-                throw ProviderError.chunkDelivery(error.description)
-            }
-            metrics.attempt(outcome: "ok")
-            return completion
         } catch {
             let providerError = error as? ProviderError
             if let usage = providerError?.partialUsage { outcome.addUsage(usage) }
             let cancelled = Task.isCancelled || providerError?.code == .cancelled || error is CancellationError
             let expired = !cancelled && job.deadline.map { $0 <= Date() } == true
-            let retrying = !cancelled && !expired && (providerError?.isRetryable ?? false) && number < retryRunner.policy.maxAttempts
-            let reason = cancelled ? "cancelled" : expired ? "deadline exceeded" : (providerError?.code.rawValue ?? "\(error)")
-            stream.emitFinal(.abort(reason: reason, retrying: retrying))
-            _ = await deliveries.waitForAll()
+            let retrying = !cancelled && !expired && (providerError?.isRetryable ?? error is KafkaError) && retriesLeft
+            let reason = cancelled ? "cancelled" : expired ? "deadline exceeded" : (providerError?.code.rawValue ?? "chunk_delivery")
+            await stream.abort(reason: reason, retrying: retrying)
             metrics.attempt(outcome: cancelled ? "cancelled" : reason)
             logger.info("attempt ended", metadata: [LogKeys.errorKind: "\(reason)", "retrying": "\(retrying)"])
             if expired { throw DeadlineExceeded() }
+            if let kafkaError = error as? KafkaError { throw ProviderError.chunkDelivery(kafkaError.description) }
             throw error
+        }
+        switch await stream.end(finishReason: completion.finishReason, retryingOnFailure: retriesLeft) {
+        case .ended:
+            outcome.streamEvents = stream.eventCount
+            metrics.attempt(outcome: "ok")
+            return completion
+        case .deliveryFailed(let error):
+            // A chunk the broker did not take must not hide behind a result: the attempt fails.
+            metrics.attempt(outcome: "chunk_delivery")
+            logger.info("attempt ended", metadata: [LogKeys.errorKind: "chunk_delivery", "retrying": "\(retriesLeft)"])
+            throw ProviderError.chunkDelivery(error.description)
         }
     }
 
-    /// Produces the result (and the dead-letter copy) and waits for the broker's acknowledgement,
-    /// producing again when a delivery fails. Throws only when every try failed.
+    /// Publishes the result (and the dead-letter copy) and returns once the broker has acknowledged
+    /// both. Only a message whose delivery failed is produced again; a permanent refusal throws.
     private func publishFinal(_ result: JobResult, for message: ConsumerMessage, deadLetter: Bool, logger: Logger) async throws {
-        var outgoing = [OutgoingMessage(topic: configuration.resultsTopic, key: result.jobID.map { Array($0.utf8) } ?? message.key, value: result.encoded())]
+        var outgoing = [OutgoingMessage(topic: configuration.resultsTopic, key: result.jobID.map { Array($0.utf8) } ?? message.key,
+                                        value: result.encodedForDelivery())]
         if deadLetter {
             var headers = [
                 KafkaHeader(key: DeadLetterHeaders.status, string: result.status.rawValue),
@@ -189,28 +196,14 @@ public final class JobRunner: Sendable {
             outgoing.append(OutgoingMessage(topic: configuration.deadLetterTopic, key: message.key, value: message.value,
                                             headers: message.headers + headers))
         }
-        var lastError: KafkaError?
-        for tryNumber in 1...3 {
-            let deliveries = JobDeliveries()
-            for item in outgoing {
-                deliveries.willProduce()
-                do {
-                    try producer.produceNow(item, handler: deliveries)
-                } catch let error as KafkaError {
-                    deliveries.produceRefused(error)
-                }
-            }
-            guard let error = await deliveries.waitForAll() else {
-                metrics.job(status: result.status.rawValue)
-                metrics.jobDuration.recordMilliseconds(result.timing.totalMs)
-                return
-            }
-            lastError = error
-            metrics.produceError(topic: configuration.resultsTopic)
-            logger.error("result not acknowledged", metadata: [LogKeys.error: "\(error.message)", "try": "\(tryNumber)"])
-            try? await Task.sleep(for: .milliseconds(200 * tryNumber))
+        do {
+            try await publisher.deliver(outgoing)
+        } catch let error as KafkaError {
+            logger.critical("result refused by the broker", metadata: [LogKeys.error: "\(error.message)"])
+            throw ResultDeliveryError(underlying: error)
         }
-        throw ResultDeliveryError(underlying: lastError!)
+        metrics.job(status: result.status.rawValue)
+        metrics.jobDuration.recordMilliseconds(result.timing.totalMs)
     }
 
     private func elapsedMs(since start: ContinuousClock.Instant) -> Int { Int((.now - start).wholeMilliseconds) }
@@ -220,6 +213,8 @@ public final class JobRunner: Sendable {
 struct JobOutcome {
     var attempts = 0
     var streamID: String?
+    /// Events of the stream that ended with `end` (nil until one did).
+    var streamEvents: Int?
     var text = ""
     var finishReason: String?
     var model: String?
@@ -233,7 +228,8 @@ struct JobOutcome {
 /// The job's deadline passed before or during the call.
 struct DeadlineExceeded: Error {}
 
-/// A result (or dead letter) that the broker would not take: the offset must not move past this job.
+/// A result (or dead letter) that the broker refused for good (an unknown or forbidden topic, a
+/// message too large): the offset must not move past this job, and the worker stops.
 public struct ResultDeliveryError: Error, CustomStringConvertible {
     public var underlying: KafkaError
     public var description: String { "result could not be delivered: \(underlying)" }

@@ -6,16 +6,28 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The worker: consumes jobs, admits at most `worker.concurrency` at once (pausing its partitions
-/// while full, never leaving the group), runs each through `JobRunner`, and stores each partition's
-/// offset only below jobs whose results the broker has acknowledged.
+/// The worker: leases jobs from the consumer (at most `worker.concurrency` at once; the consumer's
+/// flow pauses fetching when its read-ahead fills and keeps the group served), runs each through
+/// `JobRunner` as a child task of `run`, and finishes each lease once the job's result is
+/// acknowledged, which stores the partition's offset below the jobs still running.
+///
+/// Structure: `run` owns the Kafka clients (scoped: their threads end with it) and one task group
+/// of jobs. A revoke waits for its partitions' jobs (woken when they finish, not by polling) up
+/// to `worker.revoke_grace_ms`, then cancels the rest. A shutdown stops leasing, waits up to
+/// `worker.shutdown_grace_ms`, cancels the rest, flushes and commits. A fatal error cancels every job.
 public final class Worker: Service, Sendable {
-    /// What the consumer loop, the job tasks and the rebalance handler share.
+    /// What the job tasks, the rebalance handler and the shutdown path share.
     private struct State {
-        var tracker = OffsetTracker()
-        var running: [TopicPartition: [Int64: Task<Void, Never>]] = [:]
-        var paused = false
+        /// Jobs running now, by lease, each with the handle that cancels it.
+        var jobs: [JobKey: JobCancellation] = [:]
+        var consumer: KafkaConsumer?
         var ready = false
+        var fatal: (any Error)?
+    }
+
+    private struct JobKey: Hashable {
+        var partition: TopicPartition
+        var offset: Int64
     }
 
     public let configuration: WorkerConfiguration
@@ -23,203 +35,177 @@ public final class Worker: Service, Sendable {
     private let provider: any Provider
     private let metrics: WorkerMetrics
     private let logger: Logger
-    private let admission: Admission
+    private let clock: any Clock<Duration>
     private let state = Mutex(State())
-    private let fatal = Mutex<(any Error)?>(nil)
-    private let clients = Mutex<(consumer: KafkaConsumer?, producer: KafkaProducer?)>((nil, nil))
 
-    public init(configuration: WorkerConfiguration, provider: any Provider, metrics: WorkerMetrics = WorkerMetrics(), logger: Logger) {
+    public init(configuration: WorkerConfiguration, provider: any Provider, metrics: WorkerMetrics = WorkerMetrics(),
+                logger: Logger, clock: any Clock<Duration> = ContinuousClock()) {
         self.configuration = configuration
         self.workerID = configuration.workerID ?? Worker.randomID()
         self.provider = provider
         self.metrics = metrics
+        self.clock = clock
         var logger = logger
         logger[metadataKey: LogKeys.worker] = "\(workerID)"
         self.logger = logger
-        admission = Admission(limit: configuration.concurrency)
-        resumeBelow = min(max(1, configuration.concurrency), Worker.maxBufferedMessages / 2)
     }
 
-    /// Fetched-but-unread jobs the consumer may hold (it pauses fetching above this).
-    /// Large, because every resume after a pause costs librdkafka a fetch restart (~0.5 s here).
-    static let maxBufferedMessages = 10_000
-    /// A paused worker resumes fetching once fewer fetched messages than this wait to be read.
-    private let resumeBelow: Int
+    /// The consumer's bounds: leases at most `worker.concurrency`; reads ahead enough to keep
+    /// every slot fed across a fetch restart (each pause/resume costs one), within 64 MiB.
+    var flowLimits: FlowLimits {
+        FlowLimits(maxInFlight: configuration.concurrency, readAheadMessages: max(2_000, 8 * configuration.concurrency),
+                   readAheadBytes: 64 << 20)
+    }
 
-    /// True once subscribed with a working producer (for /readyz).
-    public var isReady: Bool { state.withLock { $0.ready } && fatal.withLock { $0 == nil } }
+    /// True once subscribed with a working producer, until draining starts (for /readyz).
+    public var isReady: Bool { state.withLock { $0.ready && $0.fatal == nil } }
     /// False once a fatal error stopped the worker (for /healthz).
-    public var isHealthy: Bool { fatal.withLock { $0 == nil } }
+    public var isHealthy: Bool { state.withLock { $0.fatal == nil } }
     /// Jobs in flight now.
-    public var inFlight: Int { admission.inFlight }
+    public var inFlight: Int { state.withLock { $0.jobs.count } }
 
     public func run() async throws {
-        let producer = try KafkaProducer(config: configuration.producerKafkaConfig, logger: logger)
-        let consumer = try KafkaConsumer(config: configuration.consumerKafkaConfig, logger: logger,
-                                         maxBufferedMessages: Worker.maxBufferedMessages) { [weak self] event in
-            await self?.handleRebalance(event)
+        try await KafkaProducer.withProducer(config: configuration.producerKafkaConfig, logger: logger,
+                                             closeTimeout: WorkerConfiguration.drainFlushLimit,
+                                             onFatal: { [weak self] in self?.stop(fatal: $0) }) { producer in
+            try await checkTopics(producer)
+            let runner = JobRunner(configuration: configuration, publisher: Publisher(producer: producer, metrics: metrics),
+                                   provider: provider, workerID: workerID, logger: logger)
+            try await KafkaConsumer.withConsumer(
+                config: configuration.consumerKafkaConfig, logger: logger, limits: flowLimits, commitPromptly: true,
+                onFatal: { [weak self] in self?.stop(fatal: $0) },
+                rebalanceHandler: { [weak self] event in await self?.handleRebalance(event) }
+            ) { consumer in
+                // A fatal error before this point found no consumer to stop: stop it here.
+                if state.withLock({ $0.consumer = consumer; return $0.fatal != nil }) { consumer.stopDelivering() }
+                try consumer.subscribe(topics: [configuration.jobsTopic])
+                state.withLock { $0.ready = true }
+                logger.info("worker started", metadata: ["topic": "\(configuration.jobsTopic)", "concurrency": "\(configuration.concurrency)"])
+                await runJobs(consumer, runner: runner)
+                state.withLock { $0.ready = false }
+                try? await producer.flush(timeout: WorkerConfiguration.drainFlushLimit)
+                await commitSettled(consumer, within: WorkerConfiguration.drainCommitLimit)
+            }
         }
-        clients.withLock { $0 = (consumer, producer) }
-        let runner = JobRunner(configuration: configuration, producer: producer, provider: provider,
-                               metrics: metrics, workerID: workerID, logger: logger)
-        try consumer.subscribe(topics: [configuration.jobsTopic])
-        state.withLock { $0.ready = true }
-        logger.info("worker started", metadata: ["topic": "\(configuration.jobsTopic)", "concurrency": "\(configuration.concurrency)"])
+        logger.info("worker stopped")
+        if let error = state.withLock({ $0.fatal }) { throw error }
+    }
 
-        let loop = Task { await self.consume(consumer, runner: runner) }
-        let watchdog = Task { await self.watchFatalErrors(consumer: consumer, producer: producer, loop: loop) }
-        await withTaskCancellationHandler {
+    /// Every topic must exist before any job is taken: a missing dead-letter or results topic
+    /// would otherwise fail each job at its end, again on every redelivery.
+    private func checkTopics(_ producer: KafkaProducer) async throws {
+        let topics = [("topic.jobs", configuration.jobsTopic), ("topic.chunks", configuration.chunksTopic),
+                      ("topic.results", configuration.resultsTopic), ("topic.dead_letter", configuration.deadLetterTopic)]
+        let counts = try await producer.partitionCounts(of: topics.map(\.1))
+        for (key, topic) in topics where counts[topic] == nil {
+            throw ConfigurationError(key: key, message: "topic '\(topic)' does not exist on the cluster, or these credentials may not see it; create it first")
+        }
+    }
+
+    /// Leases jobs until shutdown, cancellation or a fatal error, running each as a child task;
+    /// then drains them.
+    private func runJobs(_ consumer: KafkaConsumer, runner: JobRunner) async {
+        await withDiscardingTaskGroup { group in
             await withGracefulShutdownHandler {
-                await loop.value
-            } onGracefulShutdown: {
-                loop.cancel()
-            }
-        } onCancel: {
-            loop.cancel()
-        }
-        watchdog.cancel()
-        state.withLock { $0.ready = false }
-        await drain(consumer: consumer, producer: producer)
-        if let error = fatal.withLock({ $0 }) { throw error }
-    }
-
-    /// Reads messages for as long as the task is not cancelled.
-    private func consume(_ consumer: KafkaConsumer, runner: JobRunner) async {
-        for await message in consumer.messages {
-            guard await admit(consumer) else { break }
-            let tp = message.topicPartition
-            // While this waited for a slot its partition may have been revoked (and even assigned
-            // again, refetching from the committed offset): only a message of the current
-            // assignment may start, or the tracker could store an offset past unprocessed jobs.
-            let started = state.withLock { consumer.isCurrent(message) && $0.tracker.start(tp, offset: message.offset) }
-            guard started else {
-                // Revoked meanwhile, or a repeat of an offset already started: its owner handles it.
-                admission.release()
-                continue
-            }
-            metrics.inFlight.increment()
-            state.withLock { state in
-                // Created under the lock, so the job cannot remove its entry before it is registered.
-                state.running[tp, default: [:]][message.offset] = Task {
-                    await self.runJob(message, runner: runner, consumer: consumer)
+                while let lease = await consumer.next() {
+                    group.addTask { await self.runJob(lease, consumer: consumer, runner: runner) }
                 }
+            } onGracefulShutdown: {
+                consumer.stopDelivering()
             }
-            if Task.isCancelled { break }
+            let failed = state.withLock { $0.fatal != nil }
+            logger.info("draining", metadata: ["in_flight": "\(consumer.inFlight)"])
+            if !failed && !Task.isCancelled {
+                await waitForJobs(on: nil, consumer: consumer, within: configuration.shutdownGrace)
+            } else {
+                cancelJobs(on: nil)
+            }
         }
     }
 
-    /// Takes a slot; while none is free, pauses every assigned partition and keeps the poll loop going.
-    private func admit(_ consumer: KafkaConsumer) async -> Bool {
-        while !admission.tryAcquire() {
-            if Task.isCancelled { return false }
-            let assignment = Array(consumer.assignment)
-            let newlyPaused = state.withLock { state -> Bool in
-                defer { state.paused = true }
-                return !state.paused
+    /// One job as a child task, with a cancellation handle the revoke and shutdown paths can use.
+    private func runJob(_ lease: ConsumerLease, consumer: KafkaConsumer, runner: JobRunner) async {
+        let key = JobKey(partition: lease.message.topicPartition, offset: lease.message.offset)
+        let cancellation = JobCancellation()
+        // Registered and checked under the lock the revoke path cancels under: a lease whose
+        // partition began its revoke before this point never starts (another member owns it).
+        let registered = state.withLock { state -> Bool in
+            guard consumer.isCurrent(lease), state.fatal == nil else { return false }
+            state.jobs[key] = cancellation
+            return true
+        }
+        guard registered else {
+            consumer.finish(lease, completed: false)
+            return
+        }
+        metrics.inFlight.increment()
+        await withDiscardingTaskGroup { job in
+            job.addTask {
+                var completed = false
+                do {
+                    try await runner.process(lease.message)
+                    completed = true
+                } catch is CancellationError {
+                    // Revoked, shut down or stopping: no result stored, so the job is redelivered.
+                } catch {
+                    // The broker refused the result for good: stop rather than move the offset past it.
+                    self.logger.critical("stopping: \(error)", metadata: [LogKeys.partition: "\(key.partition.partition)", LogKeys.offset: "\(key.offset)"])
+                    self.stop(fatal: error)
+                }
+                cancellation.jobEnded(completed: completed)
             }
-            if newlyPaused {
-                try? consumer.pause(assignment)
-                metrics.paused.record(1)
-                logger.debug("full: partitions paused", metadata: ["in_flight": "\(admission.inFlight)"])
-            }
-            await admission.waitForSlot()
+            if await cancellation.waitForCancelOrEnd() { job.cancelAll() }
         }
-        // Resume only once the messages fetched ahead run low: resuming on every free slot made
-        // librdkafka restart its fetches for a handful of messages each time (BENCHMARKS.md).
-        guard consumer.bufferedMessageCount <= resumeBelow else { return true }
-        let wasPaused = state.withLock { state -> Bool in
-            defer { state.paused = false }
-            return state.paused
-        }
-        if wasPaused {
-            try? consumer.resume(Array(consumer.assignment))
-            metrics.paused.record(0)
-        }
-        return true
-    }
-
-    private func runJob(_ message: ConsumerMessage, runner: JobRunner, consumer: KafkaConsumer) async {
-        let tp = message.topicPartition
-        var finished = false
-        do {
-            try await runner.process(message)
-            finished = true
-        } catch is CancellationError {
-            // Revoked or shutting down before a result: not stored, so the job is redelivered.
-        } catch {
-            // The broker would not take the result: stop rather than let the offset pass the job.
-            logger.critical("stopping: \(error)", metadata: [LogKeys.partition: "\(message.partition)", LogKeys.offset: "\(message.offset)"])
-            fatal.withLock { $0 = $0 ?? error }
-        }
-        // Stored under the lock: two jobs finishing at once must not store their marks out of
-        // order, or the stored offset would move backwards (and finished jobs would run again).
-        let (store, storeError) = state.withLock { state -> (Int64?, (any Error)?) in
-            state.running[tp]?[message.offset] = nil
-            guard finished, let store = state.tracker.finish(tp, offset: message.offset) else { return (nil, nil) }
-            do {
-                try consumer.storeOffsets([TopicPartitionOffset(tp, offset: store)])
-                return (store, nil)
-            } catch {
-                return (store, error)
-            }
-        }
-        if let storeError {
-            logger.warning("offset store failed", metadata: [LogKeys.error: "\(storeError)"])
-        } else if let store {
-            logger.debug("offset stored", metadata: [LogKeys.partition: "\(tp.partition)", LogKeys.offset: "\(store)"])
-        }
+        state.withLock { _ = $0.jobs.removeValue(forKey: key) }
         metrics.inFlight.decrement()
-        admission.release()
+        consumer.finish(lease, completed: cancellation.completed)
+    }
+
+    /// Cancels the running jobs of `partitions` (all when nil); their streams end with `abort`.
+    private func cancelJobs(on partitions: Set<TopicPartition>?) {
+        let cancellations = state.withLock { state in
+            state.jobs.filter { partitions?.contains($0.key.partition) ?? true }.map(\.value)
+        }
+        if !cancellations.isEmpty { logger.info("cancelling jobs", metadata: ["jobs": "\(cancellations.count)"]) }
+        cancellations.forEach { $0.cancel() }
+    }
+
+    /// Waits until no job of `partitions` (all when nil) runs, or `grace` has passed; then cancels
+    /// what still runs and waits for it to end. Woken by the jobs themselves, not by polling.
+    private func waitForJobs(on partitions: Set<TopicPartition>?, consumer: KafkaConsumer, within grace: Duration) async {
+        let clock = self.clock
+        let drained = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await consumer.waitUntilIdle(partitions); return true }
+            group.addTask {
+                do { try await clock.sleep(for: grace); return false } catch { return true }
+            }
+            let first = await group.next() ?? true
+            group.cancelAll()
+            return first && consumer.inFlight(on: partitions) == 0
+        }
+        guard !drained else { return }
+        cancelJobs(on: partitions)
+        await consumer.waitUntilIdle(partitions)
     }
 
     /// Runs on the consumer's poll thread's behalf; the rebalance completes when this returns.
     private func handleRebalance(_ event: RebalanceEvent) async {
-        switch event {
-        case .assigned(let tps):
-            let paused = state.withLock { state -> Bool in
-                state.tracker.assign(tps)
-                return state.paused
-            }
-            if paused, let consumer = clients.withLock({ $0.consumer }) { try? consumer.pause(tps) }
-        case .revoked(let tps):
-            let revoked = Set(tps)
-            let deadline = ContinuousClock.now + configuration.revokeGrace
-            await waitForJobs(in: revoked, until: deadline)
-            state.withLock { $0.tracker.revoke(tps) }
-            logger.info("revoke drained", metadata: ["partitions": "\(tps.map(\.description).joined(separator: ","))"])
-        }
+        guard case .revoked(let tps) = event, let consumer = state.withLock({ $0.consumer }) else { return }
+        await waitForJobs(on: Set(tps), consumer: consumer, within: configuration.revokeGrace)
+        logger.info("revoke drained", metadata: ["partitions": "\(tps.map(\.description).joined(separator: ","))"])
     }
 
-    /// Waits for running jobs of `partitions` (all when nil) until `deadline`, then cancels the rest
-    /// (their streams end with `abort`, no result: they will be redelivered) and waits for them to end.
-    private func waitForJobs(in partitions: Set<TopicPartition>?, until deadline: ContinuousClock.Instant) async {
-        func remaining() -> [Task<Void, Never>] {
-            state.withLock { state in
-                state.running.filter { partitions?.contains($0.key) ?? true }.flatMap { $0.value.values }
+    /// Stops the worker for good (non-zero exit): no more jobs, every running one cancelled.
+    private func stop(fatal error: any Error) {
+        let consumer = state.withLock { state -> KafkaConsumer? in
+            if state.fatal == nil {
+                state.fatal = error
+                logger.critical("stopping on a fatal error: \(error)")
             }
+            return state.consumer
         }
-        while !remaining().isEmpty && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        let left = remaining()
-        guard !left.isEmpty else { return }
-        logger.info("cancelling jobs past the grace period", metadata: ["jobs": "\(left.count)"])
-        for task in left { task.cancel() }
-        for task in left { await task.value }
-    }
-
-    /// Graceful shutdown: no new jobs; in-flight ones get `worker.shutdown_grace_ms`, then are cancelled;
-    /// stored offsets are committed and the consumer leaves the group at once.
-    private func drain(consumer: KafkaConsumer, producer: KafkaProducer) async {
-        logger.info("draining", metadata: ["in_flight": "\(admission.inFlight)"])
-        await waitForJobs(in: nil, until: .now + configuration.shutdownGrace)
-        // Jobs between admission and registration finish on their own; wait for every slot.
-        _ = await admission.waitUntilIdle(until: .now + .seconds(5))
-        try? await producer.flush(timeout: .seconds(10))
-        await commitSettled(consumer, within: .seconds(10))
-        await consumer.close()
-        await producer.close()
-        logger.info("worker stopped")
+        consumer?.stopDelivering()
+        cancelJobs(on: nil)
     }
 
     /// Commits the stored offsets, retrying while the group is mid-rebalance: a SIGTERM that lands
@@ -227,32 +213,21 @@ public final class Worker: Service, Sendable {
     /// ILLEGAL_GENERATION) and the finished jobs run again elsewhere. The poll thread keeps serving
     /// the group meanwhile, so the rebalance completes and a later try succeeds.
     private func commitSettled(_ consumer: KafkaConsumer, within limit: Duration) async {
-        let deadline = ContinuousClock.now + limit
+        var waited: Duration = .zero
+        var delay: Duration = .milliseconds(50)
         while true {
             do {
                 try await consumer.commit()
                 return
-            } catch let error as KafkaError where error.isTransientGroupError && ContinuousClock.now < deadline {
+            } catch let error as KafkaError where error.isTransientGroupError && waited < limit {
                 logger.info("commit waits for the group to settle", metadata: [LogKeys.error: "\(error.message)"])
-                try? await Task.sleep(for: .milliseconds(200))
+                try? await clock.sleep(for: delay)
+                waited += delay
+                delay = min(delay * 2, .milliseconds(500))
             } catch {
                 logger.warning("final commit failed", metadata: [LogKeys.error: "\(error)"])
                 return
             }
-        }
-    }
-
-    /// Stops the worker (non-zero exit) when librdkafka reports a fatal error.
-    private func watchFatalErrors(consumer: KafkaConsumer, producer: KafkaProducer, loop: Task<Void, Never>) async {
-        while !Task.isCancelled {
-            if let error = consumer.fatalError ?? producer.fatalError {
-                logger.critical("stopping on a fatal Kafka error: \(error)")
-                fatal.withLock { $0 = $0 ?? error }
-                loop.cancel()
-                return
-            }
-            if fatal.withLock({ $0 != nil }) { loop.cancel(); return }
-            try? await Task.sleep(for: .milliseconds(200))
         }
     }
 
@@ -262,5 +237,48 @@ public final class Worker: Service, Sendable {
     static func randomToken(length: Int) -> String {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
         return String((0..<length).map { _ in alphabet.randomElement()! })
+    }
+}
+
+/// Lets one job be cancelled from outside its task: the job's parent waits here for either the
+/// job's end or a cancel, and cancels the job's task on the latter.
+final class JobCancellation: Sendable {
+    private struct State {
+        var cancelled = false
+        var ended = false
+        var completed = false
+        var waiter: CheckedContinuation<Bool, Never>?
+    }
+    private let state = Mutex(State())
+
+    func cancel() { resolve { $0.cancelled = true } }
+    /// The job's task returned; `completed` when its result was acknowledged.
+    func jobEnded(completed: Bool) { resolve { $0.ended = true; $0.completed = completed } }
+    var completed: Bool { state.withLock { $0.completed } }
+
+    /// True when cancelled (from here, or by cancelling the waiting task) before the job ended.
+    func waitForCancelOrEnd() async -> Bool {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let outcome = state.withLock { state -> Bool? in
+                    if state.cancelled || state.ended { return state.cancelled && !state.ended }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let outcome { continuation.resume(returning: outcome) }
+            }
+        } onCancel: {
+            cancel()
+        }
+    }
+
+    private func resolve(_ change: (inout State) -> Void) {
+        let resumed = state.withLock { state -> (CheckedContinuation<Bool, Never>, Bool)? in
+            change(&state)
+            guard let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return (waiter, state.cancelled && !state.ended)
+        }
+        if let (waiter, cancelled) = resumed { waiter.resume(returning: cancelled) }
     }
 }

@@ -22,7 +22,7 @@ struct JobResultTests {
         source: .init(topic: "llmq.jobs", partition: 0, offset: 7))
 
     private func object(_ result: JobResult, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-        let value = try JSONSerialization.jsonObject(with: Data(result.encoded()))
+        let value = try JSONSerialization.jsonObject(with: Data(try result.encoded()))
         return try #require(value as? [String: Any], sourceLocation: sourceLocation)
     }
 
@@ -85,7 +85,7 @@ struct JobResultTests {
         // Absent metadata is echoed as an empty object, as DESIGN.md shows.
         #expect((object["metadata"] as? [String: Any])?.isEmpty == true)
         // The encoder writes `"job_id":null` literally, not an omitted key.
-        #expect(String(decoding: Self.invalid.encoded(), as: UTF8.self).contains(#""job_id":null"#))
+        #expect(String(decoding: try Self.invalid.encoded(), as: UTF8.self).contains(#""job_id":null"#))
     }
 
     @Test func errorCarriesHTTPStatus() throws {
@@ -110,10 +110,10 @@ struct JobResultTests {
         #expect(try object(result)["worker"] as? String == "w7")
     }
 
-    @Test func encodedIsCompactUTF8WithoutEscapedSlashes() {
+    @Test func encodedIsCompactUTF8WithoutEscapedSlashes() throws {
         var result = Self.succeeded
         result.text = "a/b </script> 😀 你好"
-        let text = String(decoding: result.encoded(), as: UTF8.self)
+        let text = String(decoding: try result.encoded(), as: UTF8.self)
         #expect(text.contains(#""text":"a/b </script> 😀 你好""#))
         #expect(!text.contains("\n"))
     }
@@ -122,9 +122,9 @@ struct JobResultTests {
     func roundTrip(result: JobResult) throws {
         var result = result
         result.metadata = result.metadata ?? .object([:])  // nil metadata is written as {} by design
-        #expect(JobResult.decode(result.encoded()) == result)
+        #expect(JobResult.decode(try result.encoded()) == result)
         result.worker = "w-1"
-        #expect(JobResult.decode(result.encoded()) == result)
+        #expect(JobResult.decode(try result.encoded()) == result)
     }
 
     @Test func roundTripEveryStatusAndOptionalCombination() throws {
@@ -147,7 +147,7 @@ struct JobResultTests {
                 metadata: Bool.random(using: &rng) ? .object(["k": .array([.number(-2), .string("v")])]) : .object([:]),
                 source: .init(topic: "t", partition: Int32.random(in: 0...100, using: &rng), offset: Int64.random(in: 0...Int64.max, using: &rng)),
                 worker: Bool.random(using: &rng) ? "w" : nil)
-            #expect(JobResult.decode(result.encoded()) == result)
+            #expect(JobResult.decode(try result.encoded()) == result)
         }
     }
 
@@ -155,5 +155,25 @@ struct JobResultTests {
         for text in ["", "{}", "[]", "null", #"{"job_id":"j","status":"done"}"#] {
             #expect(JobResult.decode(Array(text.utf8)) == nil, "\(text)")
         }
+    }
+}
+
+/// Issue 10, defect 5: a result that cannot be encoded was published as empty bytes (and its
+/// offset stored). Now encoding throws, and what is published is never empty.
+@Suite struct UnencodableResultTests {
+    static let result = JobResult(jobID: "j", status: .succeeded, text: "hi", timing: .init(queuedMs: nil, firstChunkMs: nil, totalMs: 1),
+                                  metadata: .object(["v": .number(.infinity)]), source: .init(topic: "t", partition: 0, offset: 7))
+
+    @Test func encodingANonFiniteNumberThrows() {
+        #expect(throws: (any Error).self) { try Self.result.encoded() }
+    }
+
+    @Test func deliveryBytesKeepTheResultAndSayWhyMetadataWasDropped() throws {
+        let bytes = Self.result.encodedForDelivery()
+        let decoded = try #require(JobResult.decode(bytes))
+        #expect(decoded.jobID == "j")
+        #expect(decoded.status == .succeeded)
+        #expect(decoded.text == "hi")
+        #expect(decoded.metadata == .object(["llmq_error": .string("metadata could not be encoded as JSON and was dropped")]))
     }
 }

@@ -1,5 +1,4 @@
 import DequeModule
-import LLMQKafka
 
 /// Per partition, the offset below which every job is finished (its result acknowledged by the broker).
 ///

@@ -1,9 +1,10 @@
 import LLMQKafka
 import Synchronization
 
-/// Counts one job's messages awaiting the broker's acknowledgement, so the result is produced only
-/// after every chunk event of the attempt is acknowledged, and the offset only after the result is.
-final class JobDeliveries: DeliveryHandler {
+/// Counts messages awaiting the broker's acknowledgement, so a stream's `end` is produced only
+/// after its deltas are acknowledged, the result only after the stream's `end`, and the offset
+/// only after the result.
+final class Acknowledgements: DeliveryHandler {
     private struct State {
         var pending = 0
         var firstError: KafkaError?
@@ -32,7 +33,8 @@ final class JobDeliveries: DeliveryHandler {
         if let (continuation, error) = waiter { continuation.resume(returning: error) }
     }
 
-    /// Waits (also when cancelled: acknowledgements come soon) until nothing is pending; returns the first error.
+    /// Waits (also when cancelled: acknowledgements come soon, or fail at `message.timeout.ms`)
+    /// until nothing is pending; returns the first error.
     func waitForAll() async -> KafkaError? {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> KafkaError?? in
@@ -43,7 +45,4 @@ final class JobDeliveries: DeliveryHandler {
             if case .some(let error) = ready { continuation.resume(returning: error) }
         }
     }
-
-    /// Forgets errors already reported (a new attempt starts clean).
-    func resetError() { state.withLock { $0.firstError = nil } }
 }

@@ -1,0 +1,56 @@
+import LLMQKafka
+
+/// The one path by which the worker's messages leave: chunk events, results and dead letters.
+/// Every message waits for room in librdkafka's queue the same way (backpressure, never a refusal
+/// for a full queue). A failed delivery is retried alone when the error is retriable.
+struct Publisher: Sendable {
+    let producer: KafkaProducer
+    let metrics: WorkerMetrics
+    /// How long the first retry of a failed delivery waits; it doubles up to `maxRetryDelay`.
+    var firstRetryDelay: Duration = .milliseconds(100)
+    var maxRetryDelay: Duration = .seconds(5)
+
+    /// Hands a message to the producer; its acknowledgement is counted in `acks`.
+    /// - Parameter cancellable: false for messages that must go out once decided (a stream's final event).
+    func enqueue(_ message: OutgoingMessage, acks: Acknowledgements, cancellable: Bool) async throws {
+        acks.willProduce()
+        do {
+            try await producer.produce(message, handler: acks, cancellable: cancellable)
+        } catch let error as KafkaError {
+            acks.produceRefused(error)
+            metrics.produceError(topic: message.topic)
+            throw error
+        } catch {
+            acks.produceRefused(KafkaError(code: .produce, message: "cancelled while the producer queue was full"))
+            throw error
+        }
+    }
+
+    /// Delivers every message and returns once each is acknowledged. A message whose delivery
+    /// fails with a retriable error (a timeout, a leader moving) is produced again, alone, with
+    /// backoff, for as long as the task is not cancelled; messages already acknowledged are never
+    /// produced twice. Throws the first permanent error, or `CancellationError` when cancelled
+    /// between tries.
+    func deliver(_ messages: [OutgoingMessage]) async throws {
+        var delay = firstRetryDelay
+        var outstanding = messages
+        while !outstanding.isEmpty {
+            let acks = outstanding.map { _ in Acknowledgements() }
+            for (message, ack) in zip(outstanding, acks) {
+                try? await enqueue(message, acks: ack, cancellable: false)
+            }
+            var failed: [OutgoingMessage] = []
+            for (message, ack) in zip(outstanding, acks) {
+                guard let error = await ack.waitForAll() else { continue }
+                guard error.isRetriableDelivery else { throw error }
+                metrics.produceError(topic: message.topic)
+                failed.append(message)
+            }
+            outstanding = failed
+            guard !outstanding.isEmpty else { return }
+            try Task.checkCancellation()
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, maxRetryDelay)
+        }
+    }
+}
