@@ -31,8 +31,10 @@ final class ConsumerState: Sendable {
     /// Set once the client exists; weak because the client's callbacks reach this state.
     private let clientReference = Mutex<WeakClient>(WeakClient())
 
-    init(limits: FlowLimits, handler: RebalanceHandler?, commitPromptly: Bool) {
+    /// - Parameter commitHold: how long commits stay held in a rebalance that sends this member no callback.
+    init(limits: FlowLimits, handler: RebalanceHandler?, commitPromptly: Bool, commitHold: Duration) {
         locked = Mutex(Locked(flow: ConsumerFlow(limits: limits)))
+        schedule = Mutex(CommitSchedule(hold: commitHold))
         self.handler = handler
         self.commitPromptly = commitPromptly
     }
@@ -153,7 +155,9 @@ final class ConsumerState: Sendable {
             update { state in apply(state.flow.assigned(list)) }
             client.logger.info("partitions assigned", metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
             notify(.assigned(list))
+            rebalanceEnded { $0.assigned(at: .now) }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            schedule.withLock { $0.revoking(cooperative: cooperative, at: .now) }
             update { state in apply(state.flow.revoking(list)) }
             client.logger.info("partitions revoked", metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
             notify(.revoked(list))
@@ -172,6 +176,7 @@ final class ConsumerState: Sendable {
             client.logger.error("rebalance error", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
             update { state in apply(state.flow.revokedAll()) }
             rd_kafka_assign(rk, nil)
+            rebalanceEnded { $0.assigned(at: .now) }
         }
     }
 
@@ -191,15 +196,74 @@ final class ConsumerState: Sendable {
         }
     }
 
-    /// On the poll thread: an asynchronous commit returned. Starts the next one if more was stored meanwhile.
+    /// On the poll thread: an asynchronous commit returned. Starts the next one if more was stored
+    /// meanwhile, unless the group is rebalancing (`CommitSchedule`).
     func commitReturned(_ err: rd_kafka_resp_err_t) {
-        let again = commitFlags.withLock { flags -> Bool in
-            guard flags.committing else { return false }
-            flags.committing = flags.again
-            defer { flags.again = false }
-            return flags.again
+        let rebalancing = KafkaError(code: .commit, err).isRebalanceCommitError
+        if rebalancing { client?.logger.debug("commits held while the group rebalances") }
+        sendCommitIf { $0.returned(rebalancing: rebalancing, at: .now) }
+    }
+
+    /// On the poll thread, every turn of the loop: sends a held commit once the hold has passed.
+    func tick() {
+        sendCommitIf { $0.tick(at: .now) }
+    }
+
+    /// Commits what is stored and waits for the answer, never while the group is rebalancing:
+    /// waits for the rebalance to complete (or the hold to pass) first, and again when the commit
+    /// is refused because a rebalance began. Gives up at `deadline`.
+    func commitSettled(until deadline: ContinuousClock.Instant) async throws {
+        while true {
+            while schedule.withLock({ $0.isHeld(at: .now) }) && ContinuousClock.now < deadline {
+                await waitForRebalanceEnd(until: deadline)
+            }
+            guard let client else { return }
+            let handle = UncheckedClient(client)
+            let err = await runBlocking { rd_kafka_commit(handle.client.handle, nil, 0) }
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
+            let error = KafkaError(code: .commit, err)
+            guard error.isRebalanceCommitError || error.isTransientGroupError, ContinuousClock.now < deadline else { throw error }
+            schedule.withLock { _ = $0.returned(rebalancing: true, at: .now) }
         }
-        if again, let client { _ = rd_kafka_commit(client.handle, nil, 1) }
+    }
+
+    /// Returns at the end of the next rebalance callback, when the hold passes, or at `deadline`.
+    private func waitForRebalanceEnd(until deadline: ContinuousClock.Instant) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    self.rebalanceWaiters.withLock { $0.append(continuation) }
+                }
+            }
+            group.addTask {
+                // Re-checks the hold at least every 100 ms, like the poll loop's tick.
+                try? await Task.sleep(until: min(deadline, .now + .milliseconds(100)))
+            }
+            await group.next()
+            group.cancelAll()
+            // The waiter may still be registered: release it so the group can end.
+            let waiters = self.rebalanceWaiters.withLock { list in
+                defer { list.removeAll() }
+                return list
+            }
+            waiters.forEach { $0.resume() }
+        }
+    }
+
+    /// An assign callback finished: commits may flow again (unless a cooperative revoke's second
+    /// round is still to come), and a waiting final commit looks again.
+    private func rebalanceEnded(_ decide: (inout CommitSchedule) -> Bool) {
+        sendCommitIf(decide)
+        let waiters = rebalanceWaiters.withLock { list in
+            defer { list.removeAll() }
+            return list
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    private func sendCommitIf(_ decide: (inout CommitSchedule) -> Bool) {
+        guard schedule.withLock({ decide(&$0) }), let client else { return }
+        _ = rd_kafka_commit(client.handle, nil, 1)
     }
 
     /// Runs the async handler and blocks the poll thread (never a cooperative thread) until it returns.
@@ -289,19 +353,18 @@ final class ConsumerState: Sendable {
     /// Commits stored offsets right away (asynchronously), one commit at a time: a crash then
     /// repeats little more than the jobs in flight, not up to `auto.commit.interval.ms` of work.
     private func requestCommit(_ client: RdKafkaClient) {
-        commitFlags.withLock { flags in
-            if flags.committing {
-                flags.again = true
-            } else {
-                flags.committing = true
-                _ = rd_kafka_commit(client.handle, nil, 1)
-            }
-        }
+        if schedule.withLock({ $0.stored(at: .now) }) { _ = rd_kafka_commit(client.handle, nil, 1) }
     }
 
-    /// An asynchronous commit is on its way; `again` asks for another once it returns.
     /// Its own lock: `apply` runs under the flow's lock, and the commit callback must not wait for it.
-    private let commitFlags = Mutex<(committing: Bool, again: Bool)>((false, false))
+    private let schedule: Mutex<CommitSchedule>
+    private let rebalanceWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+}
+
+/// Lets a client cross into a blocking closure. Safe: librdkafka handles are thread-safe.
+private struct UncheckedClient: @unchecked Sendable {
+    let client: RdKafkaClient
+    init(_ client: RdKafkaClient) { self.client = client }
 }
 
 /// A weak reference that can live in a Mutex.

@@ -29,7 +29,10 @@ public final class KafkaConsumer: Sendable {
         guard config["group.id"] != nil else {
             throw KafkaError(code: .configuration, message: "kafka.group.id: a group consumer needs group.id")
         }
-        let state = ConsumerState(limits: limits, handler: rebalanceHandler, commitPromptly: commitPromptly)
+        // A rebalance that sends this member no callback holds commits at most about one session timeout.
+        let sessionTimeoutMs = config["session.timeout.ms"].flatMap { Int($0) } ?? 45_000
+        let state = ConsumerState(limits: limits, handler: rebalanceHandler, commitPromptly: commitPromptly,
+                                  commitHold: .milliseconds(min(max(sessionTimeoutMs, 5_000), 60_000)))
         let callbacks = ClientCallbacks(
             rebalance: { client, err, partitions in state.handleRebalance(client: client, err: err, partitions: partitions) },
             offsetCommit: { err in state.commitReturned(err) },
@@ -41,6 +44,7 @@ public final class KafkaConsumer: Sendable {
         self.state = state
         pollThread = PollThread(name: "llmq-consumer-poll") { [state, client] shouldStop in
             while !shouldStop() {
+                state.tick()
                 guard let message = rd_kafka_consumer_poll(client.handle, 100) else { continue }
                 state.receive(message, logger: client.logger)
                 rd_kafka_message_destroy(message)
@@ -141,6 +145,13 @@ public final class KafkaConsumer: Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
             throw KafkaError(code: .commit, err)
         }
+    }
+
+    /// Commits the stored offsets and waits for the answer, but never while the group rebalances
+    /// (a commit then can make librdkafka drop the assignment and every stored offset): waits for
+    /// the rebalance to complete first. Throws at `limit` or on an error that waiting cannot cure.
+    public func commitSettled(within limit: Duration) async throws {
+        try await state.commitSettled(until: .now + limit)
     }
 
     /// The group's committed next-offsets for these partitions (`-1001` when none).

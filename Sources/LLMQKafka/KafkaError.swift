@@ -77,6 +77,14 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Hashable {
         return transient.contains { $0.rawValue == rdError }
     }
 
+    /// True for commit errors that mean the group is rebalancing (or has, past this member's
+    /// generation): commits must wait for the rebalance to complete.
+    public var isRebalanceCommitError: Bool {
+        guard let rdError else { return false }
+        return [RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION,
+                RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID].contains { $0.rawValue == rdError }
+    }
+
     /// True for delivery errors that a later try of the same message can get past: timeouts, lost
     /// connections, leadership moving, too few in-sync replicas for now, a full local queue.
     /// Everything else (an unknown or forbidden topic, a message too large, a purge at close, a

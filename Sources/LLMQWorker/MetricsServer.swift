@@ -49,7 +49,9 @@ public struct MetricsServer: Service {
             configuration: .init(address: .hostname(host, port: port), serverName: "llmq"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: quiet)
-        try await app.runService()
+        // run(), not runService(): the worker's ServiceGroup owns the signals and stops this server
+        // only after the worker has drained (runService would stop it at SIGTERM on its own).
+        try await app.run()
     }
 }
 

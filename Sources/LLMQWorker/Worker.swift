@@ -208,26 +208,13 @@ public final class Worker: Service, Sendable {
         cancelJobs(on: nil)
     }
 
-    /// Commits the stored offsets, retrying while the group is mid-rebalance: a SIGTERM that lands
-    /// during another member's rebalance otherwise loses the commit (REBALANCE_IN_PROGRESS, then
-    /// ILLEGAL_GENERATION) and the finished jobs run again elsewhere. The poll thread keeps serving
-    /// the group meanwhile, so the rebalance completes and a later try succeeds.
+    /// Commits the stored offsets, waiting while the group rebalances: a SIGTERM that lands during
+    /// another member's rebalance otherwise loses the commit and the finished jobs run again.
     private func commitSettled(_ consumer: KafkaConsumer, within limit: Duration) async {
-        var waited: Duration = .zero
-        var delay: Duration = .milliseconds(50)
-        while true {
-            do {
-                try await consumer.commit()
-                return
-            } catch let error as KafkaError where error.isTransientGroupError && waited < limit {
-                logger.info("commit waits for the group to settle", metadata: [LogKeys.error: "\(error.message)"])
-                try? await clock.sleep(for: delay)
-                waited += delay
-                delay = min(delay * 2, .milliseconds(500))
-            } catch {
-                logger.warning("final commit failed", metadata: [LogKeys.error: "\(error)"])
-                return
-            }
+        do {
+            try await consumer.commitSettled(within: limit)
+        } catch {
+            logger.warning("final commit failed", metadata: [LogKeys.error: "\(error)"])
         }
     }
 

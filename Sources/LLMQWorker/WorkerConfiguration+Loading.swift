@@ -218,8 +218,9 @@ extension WorkerConfiguration {
         var config = kafka
         config.setDefault("auto.offset.reset", "earliest")
         config.setDefault("partition.assignment.strategy", "cooperative-sticky")
-        config.setDefault("enable.auto.commit", "true")
-        config.setDefault("auto.commit.interval.ms", "1000")
+        // llmq commits itself, as soon as offsets are stored and never mid-rebalance (CommitSchedule):
+        // librdkafka's timer would commit mid-rebalance too, and lose the assignment's offsets.
+        config.setDefault("enable.auto.commit", "false")
         // Stored offsets are the only ones committed: see OffsetTracker.
         config["enable.auto.offset.store"] = "false"
         return config

@@ -20,12 +20,15 @@ public enum WorkerRuntime {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         let provider = ProviderFactory.make(configuration, httpClient: httpClient, logger: logger)
         let worker = Worker(configuration: configuration, provider: provider, metrics: WorkerMetrics(), logger: logger)
-        var services: [any Service] = [worker]
+        // The group stops services in reverse order: the worker first (its drain can take
+        // `worker.shutdown_grace_ms`), the metrics server, /healthz and /readyz only after it.
+        var services: [any Service] = []
         if configuration.metricsPort >= 0 {
             services.append(MetricsServer(host: configuration.metricsHost, port: configuration.metricsPort, registry: registry,
                                           logger: logger, isHealthy: { worker.isHealthy }, isReady: { worker.isReady },
                                           onListening: onMetricsListening))
         }
+        services.append(worker)
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
                                              failureTerminationBehavior: .gracefullyShutdownGroup) },

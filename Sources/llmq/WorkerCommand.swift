@@ -26,8 +26,14 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration = try CLIConfiguration.load { try WorkerConfiguration.load(file: config, overrides: set) }
         let logger = CLILogging.bootstrap(level: configuration.logLevel, label: "llmq.worker")
         let host = configuration.metricsHost
-        try await WorkerRuntime.run(configuration, logger: logger) { port in
-            logger.info("metrics listening", metadata: ["url": "http://\(host):\(port)/metrics"])
+        do {
+            try await WorkerRuntime.run(configuration, logger: logger) { port in
+                logger.info("metrics listening", metadata: ["url": "http://\(host):\(port)/metrics"])
+            }
+        } catch let error as ConfigurationError {
+            // Found at start-up against the cluster (a missing topic): a configuration error too.
+            FileHandle.standardError.write(Data("llmq: \(error)\n".utf8))
+            throw ExitCode(78)
         }
     }
 }

@@ -28,11 +28,11 @@ struct ChunkEventTests {
         #expect(text(event(.abort(reason: "stream interrupted", retrying: true), seq: 5))
             == #"{"job_id":"job-42","stream_id":"w7-3-1187-1","attempt":1,"seq":5,"type":"abort","reason":"stream interrupted","retrying":true}"#)
         let end = ChunkEvent(jobID: "job-42", streamID: "w7-3-1187-2", attempt: 2, seq: 9, kind: .end(finishReason: "stop"))
-        #expect(text(end) == #"{"job_id":"job-42","stream_id":"w7-3-1187-2","attempt":2,"seq":9,"type":"end","finish_reason":"stop"}"#)
+        #expect(text(end) == #"{"job_id":"job-42","stream_id":"w7-3-1187-2","attempt":2,"seq":9,"type":"end","finish_reason":"stop","events":10}"#)
     }
 
     @Test func endWithoutFinishReasonAndAbortNotRetrying() {
-        #expect(text(event(.end(finishReason: nil), seq: 3)) == #"{"job_id":"job-42","stream_id":"w7-3-1187-1","attempt":1,"seq":3,"type":"end"}"#)
+        #expect(text(event(.end(finishReason: nil), seq: 3)) == #"{"job_id":"job-42","stream_id":"w7-3-1187-1","attempt":1,"seq":3,"type":"end","events":4}"#)
         #expect(text(event(.abort(reason: "", retrying: false), seq: 3))
             == #"{"job_id":"job-42","stream_id":"w7-3-1187-1","attempt":1,"seq":3,"type":"abort","reason":"","retrying":false}"#)
     }
@@ -40,7 +40,7 @@ struct ChunkEventTests {
     @Test(arguments: [
         (ChunkEvent.Kind.start, ["job_id", "stream_id", "attempt", "seq", "type"]),
         (.delta("x"), ["job_id", "stream_id", "attempt", "seq", "type", "delta"]),
-        (.end(finishReason: "length"), ["job_id", "stream_id", "attempt", "seq", "type", "finish_reason"]),
+        (.end(finishReason: "length"), ["job_id", "stream_id", "attempt", "seq", "type", "finish_reason", "events"]),
         (.abort(reason: "r", retrying: false), ["job_id", "stream_id", "attempt", "seq", "type", "reason", "retrying"]),
     ])
     func fieldsAndTypesPerKind(kind: ChunkEvent.Kind, keys: [String]) throws {

@@ -26,10 +26,10 @@ struct JobResultTests {
         return try #require(value as? [String: Any], sourceLocation: sourceLocation)
     }
 
-    /// The top-level keys DESIGN.md shows for every result.
+    /// The top-level keys DESIGN.md shows for every result, plus llmq's `stream_events` (issue 10).
     static let designKeys: Set<String> = [
         "job_id", "status", "text", "finish_reason", "stream_id", "attempts", "model", "provider", "usage", "timing",
-        "error", "metadata", "source",
+        "error", "metadata", "source", "stream_events",
     ]
 
     @Test func succeededResultHasTheDesignShape() throws {
