@@ -40,9 +40,10 @@ struct WorkerCoreTests {
     }
 
     /// Defects 2, 3 and 4. A broker outage longer than `message.timeout.ms` fails deliveries of
-    /// chunk events and results alike. Every stream still ends exactly once, every job gets exactly
-    /// one result (a failed result is delivered again alone, never doubled), and the worker does
-    /// not stop: a timeout is retriable.
+    /// chunk events and results alike. Every stream still ends exactly once, the worker does not
+    /// stop (a timeout is retriable), and a result whose delivery timed out is sent again alone:
+    /// a job has one result, or two identical ones when the first was appended after all (a timed
+    /// out message is only "possibly persisted"), never a second processing or a doubled set.
     @Test("through a broker outage: one terminal event per stream, one result per job, no fatal stop")
     func brokerOutage() async throws {
         let bed = try await WorkerTestbed(jobPartitions: 2, mockConfiguration: MockLLMConfiguration(port: 0, words: 12, gap: .milliseconds(40)))
@@ -50,6 +51,8 @@ struct WorkerCoreTests {
         for id in ids { try await bed.enqueue(id: id) }
         let worker = InProcessWorker(try bed.configuration(concurrency: 8, extra: [
             "kafka.message.timeout.ms=1000", "retry.max_attempts=6", "retry.max_backoff_ms=500",
+            // The membership outlives the outage, so no job is redelivered: any repeat would be ours.
+            "kafka.session.timeout.ms=15000", "kafka.heartbeat.interval.ms=1000", "kafka.max.poll.interval.ms=30000",
         ]))
         try await bed.chunks.waitFor("streams under way") { $0.count >= 20 }
         try bed.cluster.setBrokerDown(1)
@@ -62,13 +65,19 @@ struct WorkerCoreTests {
 
         for id in ids {
             let forJob = try #require(results[id])
-            #expect(forJob.count == 1, "\(id): exactly one result, got \(forJob.count)")
+            #expect(forJob.count <= 2, "\(id): \(forJob.count) results")
+            #expect(Set(forJob).count == 1, "\(id): repeated results are the same result sent again: \(forJob.map { "\($0.status) \($0.streamID ?? "") \($0.attempts) \($0.error?.kind ?? "") \($0.timing.totalMs)" })")
         }
         for (streamID, events) in bed.streams {
             let terminals = events.filter { if case .end = $0.kind { true } else if case .abort = $0.kind { true } else { false } }
             #expect(terminals.count <= 1, "\(streamID) ended \(terminals.count) times: \(terminals.map(\.typeName))")
         }
-        for result in bed.decodedResults where result.status == .succeeded {
+        let succeeded = bed.decodedResults.filter { $0.status == .succeeded }
+        try await bed.chunks.waitFor("the chunk events of every succeeded stream") { _ in
+            let streams = bed.streams
+            return succeeded.allSatisfy { result in streams[result.streamID ?? ""]?.count == result.streamEvents }
+        }
+        for result in succeeded {
             let streamID = try #require(result.streamID)
             let events = try #require(bed.streams[streamID])
             #expect(result.streamEvents == events.count, "\(streamID): the result's event count matches the topic")
