@@ -10,8 +10,10 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Run a worker: jobs topic → LLM provider (streaming, bounded concurrency, retries) → chunk events, results, dead letters.",
         discussion: """
             Settings come from the config file, then LLMQ_* environment variables (LLMQ_ + the key upper-cased with \
-            dots as underscores, e.g. LLMQ_WORKER_CONCURRENCY, LLMQ_KAFKA_SASL_PASSWORD), then --set key=value; \
-            later ones win. An unknown key or a bad value stops start-up with a message naming it. See worker.conf.
+            dots as underscores, e.g. LLMQ_WORKER_CONCURRENCY, LLMQ_TOPIC_DEAD_LETTER, LLMQ_KAFKA_SASL_PASSWORD; in a \
+            kafka.* key an underscore of the librdkafka property is doubled: kafka.log_level is LLMQ_KAFKA_LOG__LEVEL), \
+            then --set key=value; later ones win. An unknown key or a bad value stops start-up with a message naming \
+            it. See worker.conf.
             """
     )
 
