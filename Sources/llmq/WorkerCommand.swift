@@ -13,7 +13,7 @@ struct WorkerCommand: AsyncParsableCommand {
             dots as underscores, e.g. LLMQ_WORKER_CONCURRENCY, LLMQ_TOPIC_DEAD_LETTER, LLMQ_KAFKA_SASL_PASSWORD; in a \
             kafka.* key an underscore of the librdkafka property is doubled: kafka.log_level is LLMQ_KAFKA_LOG__LEVEL), \
             then --set key=value; later ones win. An unknown key or a bad value stops start-up with a message naming \
-            it. See worker.conf.
+            it and exit status 78, as does a metrics.port that another process already listens on. See worker.conf.
             """
     )
 
@@ -28,8 +28,14 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration = try CLIConfiguration.load { try WorkerConfiguration.load(file: config, overrides: set) }
         let logger = CLILogging.bootstrap(level: configuration.logLevel, label: "llmq.worker")
         let host = configuration.metricsHost
-        try await WorkerRuntime.run(configuration, logger: logger) { port in
-            logger.info("metrics listening", metadata: ["url": "http://\(host):\(port)/metrics"])
+        do {
+            try await WorkerRuntime.run(configuration, logger: logger) { port in
+                logger.info("metrics listening", metadata: ["url": "http://\(host):\(port)/metrics"])
+            }
+        } catch let error as MetricsServer.StartError {
+            // A setting names an address this machine cannot serve: a configuration problem, exit 78 like the others.
+            FileHandle.standardError.write(Data("llmq: \(error)\n".utf8))
+            throw ExitCode(78)
         }
     }
 }
