@@ -53,7 +53,12 @@ struct OpenAIProviderTests {
         }
     }
 
-    @Test func serverErrorsAreRetriedUntilMaxAttempts() async throws {
+    /// Server errors and malformed events (broken streams) are retried until the attempts run out.
+    @Test(arguments: [
+        ("[[mock fail=503]]", ProviderError.Code.httpStatus, 503 as Int?),
+        ("[[mock words=5 malformed_after=2]]", .malformedEvent, nil),
+    ])
+    func retryableFaultsUseUpTheAttempts(prompt: String, code: ProviderError.Code, httpStatus: Int?) async throws {
         try await MockHarness.with { mock in
             let recorder = SleepRecorder()
             let runner = RetryRunner(policy: .default, clock: recorder, random: { 0.99 })
@@ -61,15 +66,16 @@ struct OpenAIProviderTests {
             do {
                 _ = try await runner.run { _ in
                     attempts += 1
-                    return try await collect(mock.openAI(), chat("[[mock fail=503]]"))
+                    return try await collect(mock.openAI(), chat(prompt))
                 }
                 Issue.record("expected failure")
             } catch let error as ProviderError {
-                #expect(error.code == .httpStatus)
-                #expect(error.httpStatus == 503)
+                #expect(error.code == code)
+                #expect(error.httpStatus == httpStatus)
                 #expect(error.isRetryable)
             }
             #expect(attempts == 3)
+            #expect(mock.server.stats.requests == 3)
             #expect(recorder.recorded.count == 2)
             #expect(recorder.recorded.allSatisfy { $0 <= .seconds(10) })
             #expect(recorder.recorded[0] <= .seconds(8))
@@ -130,25 +136,6 @@ struct OpenAIProviderTests {
             #expect(completion.finishReason == "stop")
             #expect(mock.server.stats.requests == 2)
             #expect(recorder.recorded == [.seconds(4)])
-        }
-    }
-
-    @Test func malformedEventsUseUpTheAttempts() async throws {
-        try await MockHarness.with { mock in
-            let runner = RetryRunner(policy: .default, clock: SleepRecorder())
-            var attempts = 0
-            do {
-                _ = try await runner.run { _ in
-                    attempts += 1
-                    return try await collect(mock.openAI(), chat("[[mock words=5 malformed_after=2]]"))
-                }
-                Issue.record("expected failure")
-            } catch let error as ProviderError {
-                #expect(error.code == .malformedEvent)
-                #expect(error.isRetryable)
-            }
-            #expect(attempts == 3)
-            #expect(mock.server.stats.requests == 3)
         }
     }
 
