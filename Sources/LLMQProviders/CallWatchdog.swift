@@ -3,9 +3,10 @@ import Synchronization
 
 /// Enforces the connect / first-chunk / idle / total limits of one call.
 ///
-/// The body-reading loop only stores a timestamp per chunk (one atomic store): no timer is
-/// re-armed per chunk and nothing is allocated. The watchdog task wakes at the earliest deadline
-/// that could apply, re-reads the state, and either sleeps again or throws the matching error.
+/// The body-reading loop only stores a timestamp per chunk (one clock reading, one atomic store):
+/// no timer is re-armed per chunk and nothing is allocated. The watchdog task wakes at the earliest
+/// deadline that could apply, re-reads the state, and either sleeps again or throws the matching error.
+/// Times are nanoseconds since the call started, on an injectable clock (`Stopwatch`).
 final class CallWatchdog: Sendable {
     enum Phase: Int {
         /// Waiting for the connection (until AsyncHTTPClient pulls the request body or a response head arrives).
@@ -18,23 +19,21 @@ final class CallWatchdog: Sendable {
         case awaitingWholeBody = 3
     }
 
-    private let start: UInt64
+    private let stopwatch: Stopwatch
     private let timeouts: Timeouts
     private let streaming: Bool
     private let phase = Atomic<Int>(Phase.connecting.rawValue)
-    /// When the current phase began, or the last body chunk arrived while streaming (uptime ns).
-    private let mark: Atomic<UInt64>
+    /// When the current phase began, or the last body chunk arrived while streaming (ns since the start).
+    private let mark = Atomic<UInt64>(0)
+    /// The deadline to hand to AsyncHTTPClient, so it also enforces the total limit itself (on
+    /// real time: a backstop behind the watchdog, which fires first on the injected clock).
+    let totalDeadline: NIODeadline
 
-    init(timeouts: Timeouts, streaming: Bool, start: NIODeadline = .now()) {
-        self.start = start.uptimeNanoseconds
+    init(timeouts: Timeouts, streaming: Bool, clock: some Clock<Duration> = ContinuousClock()) {
+        self.stopwatch = Stopwatch(clock: clock)
         self.timeouts = timeouts
         self.streaming = streaming
-        self.mark = Atomic(start.uptimeNanoseconds)
-    }
-
-    /// The deadline to hand to AsyncHTTPClient, so it also enforces the total limit itself.
-    var totalDeadline: NIODeadline {
-        .uptimeNanoseconds(Self.adding(self.start, self.timeouts.total))
+        self.totalDeadline = .uptimeNanoseconds(Self.adding(NIODeadline.now().uptimeNanoseconds, timeouts.total))
     }
 
     var currentPhase: Phase { Phase(rawValue: self.phase.load(ordering: .relaxed)) ?? .connecting }
@@ -42,45 +41,50 @@ final class CallWatchdog: Sendable {
     /// The connection is up (the request body is being pulled, or a response head arrived).
     func connected() {
         let next: Phase = self.streaming ? .awaitingFirstEvent : .awaitingWholeBody
-        self.mark.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+        self.mark.store(self.now, ordering: .relaxed)
         _ = self.phase.compareExchange(expected: Phase.connecting.rawValue, desired: next.rawValue, ordering: .relaxed)
     }
 
     /// The first server-sent event arrived.
     func firstEvent() {
-        self.mark.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+        self.mark.store(self.now, ordering: .relaxed)
         self.phase.store(Phase.streaming.rawValue, ordering: .relaxed)
     }
 
     /// A body chunk arrived: resets the idle clock.
     @inline(__always)
     func bodyChunk() {
-        self.mark.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+        self.mark.store(self.now, ordering: .relaxed)
     }
 
     /// Sleeps until a limit is exceeded, then throws its `ProviderError`. Returns when cancelled.
     func run() async throws {
         while true {
             let (deadline, code, limit) = self.nextDeadline()
-            let now = NIODeadline.now().uptimeNanoseconds
+            let now = self.now
             if now >= deadline {
                 throw ProviderError(code: code, message: "no progress within \(limit)")
             }
             do {
-                try await Task.sleep(nanoseconds: self.wakeUp(before: deadline, now: now) - now)
+                let wakeUp = self.wakeUp(before: deadline, now: now)
+                try await self.stopwatch.sleep(untilElapsed: .nanoseconds(Int64(clamping: wakeUp)))
             } catch {
                 return
             }
         }
     }
 
+    /// Nanoseconds since the start.
+    @inline(__always)
+    private var now: UInt64 { UInt64(self.stopwatch.elapsed.nanoseconds) }
+
     private func nextDeadline() -> (UInt64, ProviderError.Code, Duration) {
-        let total = Self.adding(self.start, self.timeouts.total)
+        let total = Self.adding(0, self.timeouts.total)
         let mark = self.mark.load(ordering: .relaxed)
         let phaseDeadline: (UInt64, ProviderError.Code, Duration)?
         switch self.currentPhase {
         case .connecting:
-            phaseDeadline = (Self.adding(self.start, self.timeouts.connect), .timeoutConnect, self.timeouts.connect)
+            phaseDeadline = (Self.adding(0, self.timeouts.connect), .timeoutConnect, self.timeouts.connect)
         case .awaitingFirstEvent:
             phaseDeadline = (Self.adding(mark, self.timeouts.firstChunk), .timeoutFirstChunk, self.timeouts.firstChunk)
         case .streaming:

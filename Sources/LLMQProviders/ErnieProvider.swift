@@ -136,50 +136,13 @@ public struct ErnieProvider: Provider {
             }
             let contentType = response.headers.first(name: "content-type") ?? ""
             if request.stream, contentType.contains("text/event-stream") {
-                return try await Self.readStream(response, model: model, watchdog: watchdog, secrets: secrets, onDelta: onDelta)
+                var decoder = ErnieStreamDecoder(model: model, secrets: secrets)
+                return try await HTTPCall.readStream(response, watchdog: watchdog, decoder: &decoder, onDelta: onDelta)
             }
             // Non-streaming, or an error sent as plain JSON before any stream began.
             let whole = try await HTTPCall.collect(response)
             return try await Self.readWhole(whole, model: model, secrets: secrets, onDelta: onDelta)
         }
-    }
-
-    /// The hot path: body chunks -> SSE events -> `onDelta`, every event checked for `error_code`.
-    private static func readStream(
-        _ response: HTTPClientResponse,
-        model: String,
-        watchdog: CallWatchdog,
-        secrets: Secrets,
-        onDelta: (String) async throws -> Void
-    ) async throws -> ProviderCompletion {
-        let decoder = JSONDecoder()
-        var parser = SSEParser()
-        var sawEvent = false
-        var completion = ProviderCompletion(model: model)
-        var ended = false
-        for try await chunk in response.body {
-            watchdog.bodyChunk()
-            parser.append(chunk)
-            while let event = parser.next() {
-                if !sawEvent {
-                    sawEvent = true
-                    watchdog.firstEvent()
-                }
-                let decoded: ErnieWire.Event
-                do {
-                    decoded = try JSONCoding.decode(ErnieWire.Event.self, from: event.data, using: decoder)
-                } catch {
-                    throw ProviderError(code: .malformedEvent, message: "undecodable event: \(secrets.snippet(event.data))", partialUsage: completion.usage)
-                }
-                if try await Self.apply(decoded, to: &completion, secrets: secrets, onDelta: onDelta) {
-                    ended = true
-                }
-            }
-        }
-        guard ended else {
-            throw ProviderError(code: .streamInterrupted, message: "the stream ended without is_end", partialUsage: completion.usage)
-        }
-        return completion
     }
 
     private static func readWhole(
@@ -192,34 +155,14 @@ public struct ErnieProvider: Provider {
         do {
             decoded = try JSONCoding.decode(ErnieWire.Event.self, from: body, using: JSONDecoder())
         } catch {
-            throw ProviderError(code: .malformedEvent, message: "undecodable response: \(secrets.snippet(body))")
+            throw HTTPCall.undecodable("response", snippet: secrets.snippet(body))
         }
-        var completion = ProviderCompletion(model: model)
+        var decoder = ErnieStreamDecoder(model: model, secrets: secrets)
         var whole = decoded
         whole.is_end = true  // a non-streamed response is its own end
-        _ = try await Self.apply(whole, to: &completion, secrets: secrets, onDelta: onDelta)
-        return completion
-    }
-
-    /// Applies one event; returns true when it was the last one.
-    private static func apply(
-        _ event: ErnieWire.Event,
-        to completion: inout ProviderCompletion,
-        secrets: Secrets,
-        onDelta: (String) async throws -> Void
-    ) async throws -> Bool {
-        if let code = event.error_code, code != 0 {
-            throw ErnieWire.error(code: code, message: event.error_msg, secrets: secrets, partialUsage: completion.usage)
+        if let text = try decoder.apply(whole), !text.isEmpty {
+            try await HTTPCall.deliver(text, to: onDelta)
         }
-        if let usage = event.usage { completion.usage = usage.tokenUsage }
-        if let text = event.result, !text.isEmpty {
-            do { try await onDelta(text) } catch { throw HTTPCall.DeltaFailure(underlying: error) }
-        }
-        let filtered = event.need_clear_history == true || event.ban_round != nil
-        if event.is_end == true || filtered {
-            completion.finishReason = ErnieWire.finishReason(event, filtered: filtered)
-            return true
-        }
-        return false
+        return decoder.completion
     }
 }

@@ -65,7 +65,8 @@ public struct OpenAIProvider: Provider {
             }
             let contentType = response.headers.first(name: "content-type") ?? ""
             if request.stream, contentType.contains("text/event-stream") {
-                return try await Self.readStream(response, watchdog: watchdog, secrets: secrets, onDelta: onDelta)
+                var decoder = OpenAIStreamDecoder(secrets: secrets)
+                return try await HTTPCall.readStream(response, watchdog: watchdog, decoder: &decoder, onDelta: onDelta)
             }
             // Non-streaming, or a server that ignored `stream: true`: one JSON document.
             let whole = try await HTTPCall.collect(response)
@@ -73,73 +74,12 @@ public struct OpenAIProvider: Provider {
         }
     }
 
-    /// The hot path: body chunks -> SSE events -> `onDelta`, with no intermediate stream.
-    private static func readStream(
-        _ response: HTTPClientResponse,
-        watchdog: CallWatchdog,
-        secrets: Secrets,
-        onDelta: (String) async throws -> Void
-    ) async throws -> ProviderCompletion {
-        let decoder = JSONDecoder()
-        var parser = SSEParser()
-        var sawEvent = false
-        var done = false
-        var completion = ProviderCompletion()
-        for try await chunk in response.body {
-            watchdog.bodyChunk()
-            parser.append(chunk)
-            while let event = parser.next() {
-                if !sawEvent {
-                    sawEvent = true
-                    watchdog.firstEvent()
-                }
-                if event.data == "[DONE]" {
-                    done = true
-                    continue
-                }
-                if let fast = OpenAIChunkScanner.scan(event.data) {
-                    if let model = fast.model { completion.model = model }
-                    if let reason = fast.finishReason { completion.finishReason = reason }
-                    if let text = fast.content, !text.isEmpty {
-                        do { try await onDelta(text) } catch { throw HTTPCall.DeltaFailure(underlying: error) }
-                    }
-                    continue
-                }
-                let decoded: OpenAIWire.Chunk
-                do {
-                    decoded = try JSONCoding.decode(OpenAIWire.Chunk.self, from: event.data, using: decoder)
-                } catch {
-                    throw ProviderError(
-                        code: .malformedEvent,
-                        message: "undecodable event: \(secrets.snippet(event.data))",
-                        partialUsage: completion.usage
-                    )
-                }
-                if let error = decoded.error {
-                    throw OpenAIWire.streamError(error, secrets: secrets, partialUsage: completion.usage)
-                }
-                if let model = decoded.model { completion.model = model }
-                if let usage = decoded.usage { completion.usage = usage.tokenUsage }
-                if let choice = decoded.choices?.first {
-                    if let reason = choice.finish_reason { completion.finishReason = reason }
-                    if let text = choice.delta?.content, !text.isEmpty {
-                        do { try await onDelta(text) } catch { throw HTTPCall.DeltaFailure(underlying: error) }
-                    }
-                }
-            }
-        }
-        guard done || completion.finishReason != nil else {
-            throw ProviderError(code: .streamInterrupted, message: "the stream ended without [DONE] or a finish_reason", partialUsage: completion.usage)
-        }
-        return completion
-    }
-
     private static func readWhole(_ body: ByteBuffer, secrets: Secrets, onDelta: (String) async throws -> Void) async throws -> ProviderCompletion {
         let decoded: OpenAIWire.Chunk
         do {
             decoded = try JSONCoding.decode(OpenAIWire.Chunk.self, from: body, using: JSONDecoder())
         } catch {
-            throw ProviderError(code: .malformedEvent, message: "undecodable response: \(secrets.snippet(body))")
+            throw HTTPCall.undecodable("response", snippet: secrets.snippet(body))
         }
         if let error = decoded.error {
             throw OpenAIWire.streamError(error, secrets: secrets, partialUsage: nil)
@@ -148,7 +88,7 @@ public struct OpenAIProvider: Provider {
             throw ProviderError(code: .malformedEvent, message: "the response has no choices")
         }
         if let text = choice.message?.content, !text.isEmpty {
-            do { try await onDelta(text) } catch { throw HTTPCall.DeltaFailure(underlying: error) }
+            try await HTTPCall.deliver(text, to: onDelta)
         }
         return ProviderCompletion(finishReason: choice.finish_reason, usage: decoded.usage?.tokenUsage, model: decoded.model)
     }

@@ -23,7 +23,7 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
         public static let providerError = Code("provider_error")
         /// The stream ended (or the connection dropped) before its terminal event.
         public static let streamInterrupted = Code("stream_interrupted")
-        /// An event or body could not be decoded.
+        /// An event or body could not be decoded: a broken stream, retried like an interrupted one.
         public static let malformedEvent = Code("malformed_event")
         /// Bad or expired credentials (401/403, ERNIE 110/111 after a refresh, token fetch refused).
         public static let authentication = Code("authentication")
@@ -67,11 +67,12 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
         self.partialUsage = partialUsage
     }
 
-    /// Connection trouble, timeouts, rate limits and interrupted streams are worth another attempt.
+    /// Connection trouble, timeouts, rate limits and broken streams (interrupted, or carrying an
+    /// event that cannot be decoded) are worth another attempt: each retry is a new stream.
     public static func retryableByDefault(_ code: Code) -> Bool {
         switch code {
         case .connection, .timeoutConnect, .timeoutFirstChunk, .timeoutIdle, .timeoutTotal,
-            .rateLimited, .streamInterrupted:
+            .rateLimited, .streamInterrupted, .malformedEvent:
             return true
         default:
             return false

@@ -1,36 +1,60 @@
-/// Runs attempts under a `RetryPolicy`, with the sleep and the randomness injectable for tests.
+/// Runs attempts under a `RetryPolicy`, with the clock and the randomness injectable for tests.
 public struct RetryRunner: Sendable {
     public var policy: RetryPolicy
-    private let sleep: @Sendable (Duration) async throws -> Void
+    private let clock: any Clock<Duration>
     private let random: @Sendable () -> Double
 
     public init(
         policy: RetryPolicy,
-        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        clock: any Clock<Duration> = ContinuousClock(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
         self.policy = policy
-        self.sleep = sleep
+        self.clock = clock
         self.random = random
     }
 
     /// Runs `attempt(n)` for n = 1...; retries on `ProviderError.isRetryable` until `maxAttempts`;
-    /// calls `onRetry(failedAttempt, error, delay)` before each sleep; rethrows the last error.
-    /// Non-`ProviderError`s are not retried. A cancelled sleep ends with `.cancelled`.
+    /// calls `onRetry(failedAttempt, error, delay)` before each wait; rethrows the last error.
+    /// Non-`ProviderError`s are not retried. A cancelled wait ends with `.cancelled`.
+    ///
+    /// - Parameter budget: the latest a retry may start, measured on the runner's clock from the
+    ///   start of `run` (e.g. the smaller of the time to the job's deadline and the total timeout);
+    ///   nil for no limit. A wait that cannot start a retry within it (its floor or `Retry-After`
+    ///   lies past the end) is not waited: the failure is rethrown at once, unchanged, so the caller
+    ///   sees the provider's own error (and can map it to "expired" when the deadline was the limit).
+    ///   A jittered wait that would overrun a budget its floor fits in is shortened to the budget.
     public func run<T: Sendable>(
+        within budget: Duration? = nil,
         _ attempt: (Int) async throws -> T,
         onRetry: (Int, ProviderError, Duration) async -> Void = { _, _, _ in }
     ) async throws -> T {
+        try await self.run(on: self.clock, within: budget, attempt, onRetry: onRetry)
+    }
+
+    /// `run` with the clock's concrete type opened, so instants can be compared.
+    private func run<C: Clock<Duration>, T: Sendable>(
+        on clock: C,
+        within budget: Duration?,
+        _ attempt: (Int) async throws -> T,
+        onRetry: (Int, ProviderError, Duration) async -> Void
+    ) async throws -> T {
+        let start = clock.now
         var number = 1
         while true {
             do {
                 return try await attempt(number)
             } catch let failure as ProviderError {
-                guard failure.isRetryable, number < self.policy.maxAttempts, !Task.isCancelled else { throw failure }
-                let delay = self.policy.delay(afterAttempt: number, retryAfter: failure.retryAfter, random: self.random())
+                guard !Task.isCancelled else { throw failure }
+                let now = clock.now
+                let remaining = budget.map { max(.zero, $0 - start.duration(to: now)) }
+                guard self.policy.allowsRetry(afterAttempt: number, failure: failure, remaining: remaining) else { throw failure }
+                var delay = self.policy.delay(afterAttempt: number, retryAfter: failure.retryAfter, random: self.random())
+                if let remaining { delay = min(delay, remaining) }
                 await onRetry(number, failure, delay)
                 do {
-                    try await self.sleep(delay)
+                    // An instant fixed before onRetry returned: a test clock advanced meanwhile still ends the wait.
+                    try await clock.sleep(until: now.advanced(by: delay), tolerance: nil)
                 } catch {
                     throw ProviderError(code: .cancelled, message: "cancelled while waiting to retry after: \(failure.message)")
                 }

@@ -1,3 +1,5 @@
+import LLMQProviders
+
 /// Optionally merges consecutive deltas into fewer chunk events (`worker.chunk_coalesce_bytes`,
 /// `worker.chunk_coalesce_ms`; off by default). A merged delta is produced once it holds at least
 /// `minBytes`, or when a delta arrives `maxDelay` or more after the first one waiting, and always
@@ -6,12 +8,15 @@
 struct DeltaCoalescer {
     let minBytes: Int
     let maxDelay: Duration
+    /// Reads the (injectable) clock only when a delay is configured.
+    private let stopwatch: Stopwatch?
     private var pending = ""
-    private var pendingSince: ContinuousClock.Instant?
+    private var pendingSince: Duration?
 
-    init(minBytes: Int, maxDelay: Duration) {
+    init(minBytes: Int, maxDelay: Duration, clock: some Clock<Duration> = ContinuousClock()) {
         self.minBytes = minBytes
         self.maxDelay = maxDelay
+        self.stopwatch = maxDelay > .zero ? Stopwatch(clock: clock) : nil
     }
 
     var isEnabled: Bool { minBytes > 0 || maxDelay > .zero }
@@ -19,12 +24,15 @@ struct DeltaCoalescer {
     /// The text to produce now, if any.
     mutating func add(_ delta: String) -> String? {
         guard isEnabled else { return delta }
-        let now = ContinuousClock.now
-        if pendingSince == nil { pendingSince = now }
         pending += delta
-        let bigEnough = minBytes > 0 && pending.utf8.count >= minBytes
-        let waitedEnough = maxDelay > .zero && now - pendingSince! >= maxDelay
-        return bigEnough || waitedEnough ? flush() : nil
+        if minBytes > 0, pending.utf8.count >= minBytes { return flush() }
+        guard let stopwatch else { return nil }
+        let now = stopwatch.elapsed
+        guard let since = pendingSince else {
+            pendingSince = now
+            return nil
+        }
+        return now - since >= maxDelay ? flush() : nil
     }
 
     /// Whatever is pending.

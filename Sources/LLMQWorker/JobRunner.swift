@@ -62,12 +62,14 @@ public final class JobRunner: Sendable {
         logger[metadataKey: LogKeys.jobID] = "\(job.id)"
 
         var outcome = JobOutcome()
+        let budget = RetryBudget(start: started, total: configuration.timeouts.total, deadline: job.deadline)
         let status: JobResult.Status
         var errorInfo: JobResult.ErrorInfo?
         do {
             if let deadline = job.deadline, deadline <= Date() { throw DeadlineExceeded() }
-            let completion = try await retryRunner.run({ attempt in
-                try await self.attempt(job, number: attempt, message: message, outcome: &outcome, started: started, logger: logger)
+            let completion = try await retryRunner.run(within: budget.limit, { attempt in
+                try await self.attempt(job, number: attempt, message: message, outcome: &outcome, started: started,
+                                       budget: budget, logger: logger)
             }, onRetry: { attempt, error, delay in
                 self.metrics.retry(kind: error.code.rawValue)
                 logger.info("retrying", metadata: [LogKeys.attempt: "\(attempt)", LogKeys.errorKind: "\(error.code)",
@@ -79,6 +81,11 @@ public final class JobRunner: Sendable {
         } catch is DeadlineExceeded {
             status = .expired
             errorInfo = .init(kind: "deadline_exceeded", message: "the job's deadline passed", retryable: false)
+        } catch let error as ProviderError where budget.deadlineBinds && retryRunner.policy.allowsRetry(
+                    afterAttempt: outcome.attempts, failure: error, remaining: nil) {
+            // A retry was due but the job's deadline came first: the job expired, it did not fail.
+            status = .expired
+            errorInfo = .init(kind: "deadline_exceeded", message: "the job's deadline passed before a retry could start (\(error.code))", retryable: false)
         } catch let error as ProviderError where error.code == .cancelled || Task.isCancelled {
             logger.info("job cancelled; it will be redelivered")
             throw CancellationError()
@@ -111,7 +118,7 @@ public final class JobRunner: Sendable {
     /// One provider call as one chunk stream, which ends exactly once: `end` after its deltas are
     /// acknowledged, or `abort` when the call or a delivery failed.
     private func attempt(_ job: Job, number: Int, message: ConsumerMessage, outcome: inout JobOutcome,
-                         started: ContinuousClock.Instant, logger: Logger) async throws -> ProviderCompletion {
+                         started: ContinuousClock.Instant, budget: RetryBudget, logger: Logger) async throws -> ProviderCompletion {
         var logger = logger
         let streamID = "\(streamPrefix)-\(message.partition)-\(message.offset)-\(streamCounter.add(1, ordering: .relaxed).newValue)"
         logger[metadataKey: LogKeys.attempt] = "\(number)"
@@ -120,7 +127,10 @@ public final class JobRunner: Sendable {
         outcome.streamID = streamID
         outcome.streamEvents = nil
         outcome.text = ""
-        let retriesLeft = number < retryRunner.policy.maxAttempts
+        // Whether the runner will retry this failure: the same decision, so `abort` says it truthfully.
+        func willRetry(_ failure: ProviderError) -> Bool {
+            retryRunner.policy.allowsRetry(afterAttempt: number, failure: failure, remaining: budget.remaining)
+        }
         var stream = ChunkStream(publisher: publisher, topic: configuration.chunksTopic, key: Array(job.id.utf8), jobID: job.id,
                                  streamID: streamID, attempt: number)
         var timeouts = configuration.timeouts
@@ -154,7 +164,8 @@ public final class JobRunner: Sendable {
             if let usage = providerError?.partialUsage { outcome.addUsage(usage) }
             let cancelled = Task.isCancelled || providerError?.code == .cancelled || error is CancellationError
             let expired = !cancelled && job.deadline.map { $0 <= Date() } == true
-            let retrying = !cancelled && !expired && (providerError?.isRetryable ?? error is KafkaError) && retriesLeft
+            let failure = providerError ?? (error as? KafkaError).map { ProviderError.chunkDelivery($0.description) }
+            let retrying = !cancelled && !expired && failure.map(willRetry) == true
             let reason = cancelled ? "cancelled" : expired ? "deadline exceeded" : (providerError?.code.rawValue ?? "chunk_delivery")
             await stream.abort(reason: reason, retrying: retrying)
             metrics.attempt(outcome: cancelled ? "cancelled" : reason)
@@ -163,7 +174,7 @@ public final class JobRunner: Sendable {
             if let kafkaError = error as? KafkaError { throw ProviderError.chunkDelivery(kafkaError.description) }
             throw error
         }
-        switch await stream.end(finishReason: completion.finishReason, retryingOnFailure: retriesLeft) {
+        switch await stream.end(finishReason: completion.finishReason, retryingOnFailure: willRetry(.chunkDelivery(""))) {
         case .ended:
             outcome.streamEvents = stream.eventCount
             metrics.attempt(outcome: "ok")
@@ -171,7 +182,7 @@ public final class JobRunner: Sendable {
         case .deliveryFailed(let error):
             // A chunk the broker did not take must not hide behind a result: the attempt fails.
             metrics.attempt(outcome: "chunk_delivery")
-            logger.info("attempt ended", metadata: [LogKeys.errorKind: "chunk_delivery", "retrying": "\(retriesLeft)"])
+            logger.info("attempt ended", metadata: [LogKeys.errorKind: "chunk_delivery"])
             throw ProviderError.chunkDelivery(error.description)
         }
     }
@@ -207,6 +218,25 @@ public final class JobRunner: Sendable {
     }
 
     private func elapsedMs(since start: ContinuousClock.Instant) -> Int { Int((.now - start).wholeMilliseconds) }
+}
+
+/// How long a job's retries may go on: no retry starts later than `timeout.total_ms` after the
+/// job's processing began, nor past its deadline.
+struct RetryBudget {
+    let start: ContinuousClock.Instant
+    let total: Duration
+    let deadline: Date?
+
+    /// From `start`: the earlier of `total` and the time to the deadline.
+    var limit: Duration {
+        guard let deadline else { return total }
+        let untilDeadline = Duration.milliseconds(max(0, Int64(deadline.timeIntervalSince(Date()) * 1000))) + (ContinuousClock.now - start)
+        return min(total, untilDeadline)
+    }
+    /// True when the deadline, not `total`, is the limit.
+    var deadlineBinds: Bool { limit < total }
+    /// What is left of the budget now.
+    var remaining: Duration { max(.zero, limit - (ContinuousClock.now - start)) }
 }
 
 /// What one job's attempts produced so far.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import Logging
 import Metrics
@@ -42,16 +45,41 @@ public struct MetricsServer: Service {
             Response(status: isReady() ? .ok : .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: isReady() ? "ready\n" : "not ready\n")))
         }
         let onListening = self.onListening
+        let listening = Atomic(false)
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "llmq"),
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            onServerRunning: { channel in
+                listening.store(true, ordering: .relaxed)
+                await onListening(channel.localAddress?.port ?? 0)
+            },
             logger: quiet)
-        // run(), not runService(): the worker's ServiceGroup owns the signals and stops this server
-        // only after the worker has drained (runService would stop it at SIGTERM on its own).
-        try await app.run()
+        do {
+            // run(), not runService(): the worker's ServiceGroup owns the signals and stops this
+            // server only after the worker has drained (runService would stop it at SIGTERM itself).
+            try await app.run()
+        } catch let error as IOError where !listening.load(ordering: .relaxed) {
+            // NIO's own text ("bind(descriptor:ptr:bytes:): Address already in use") names neither the setting nor the port.
+            throw StartError(host: host, port: port, errno: error.errnoCode)
+        }
+    }
+
+    /// The server could not listen on `metrics.host`:`metrics.port`.
+    public struct StartError: Error, Sendable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public var errno: Int32
+        public var description: String {
+            let reason = switch errno {
+            case EADDRINUSE: "address already in use (another process listens there: pick another metrics.port, or 0 for any free one)"
+            case EACCES: "permission denied (ports below 1024 need privileges)"
+            case EADDRNOTAVAIL: "address not available (metrics.host is not an address of this machine)"
+            default: "cannot listen (errno \(errno))"
+            }
+            return "metrics.port \(port) on \(host): \(reason)"
+        }
     }
 }
 

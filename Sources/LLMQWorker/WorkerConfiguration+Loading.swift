@@ -72,22 +72,54 @@ extension WorkerConfiguration {
     }
 
     /// The environment variable for a key: `LLMQ_` + the key upper-cased with `.` as `_`
-    /// (`worker.concurrency` → `LLMQ_WORKER_CONCURRENCY`, `kafka.sasl.password` → `LLMQ_KAFKA_SASL_PASSWORD`).
+    /// (`worker.concurrency` → `LLMQ_WORKER_CONCURRENCY`, `topic.dead_letter` → `LLMQ_TOPIC_DEAD_LETTER`,
+    /// `kafka.sasl.password` → `LLMQ_KAFKA_SASL_PASSWORD`). llmq's own keys are matched by name, so
+    /// their underscores stay single. A `kafka.*` key is any librdkafka property, read back by rule,
+    /// so a `_` in it is doubled: `kafka.log_level` → `LLMQ_KAFKA_LOG__LEVEL`. Every key has exactly
+    /// one name, and `key(forEnvironmentName:)` maps it back.
     public static func environmentName(for key: String) -> String {
-        "LLMQ_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+        if key.hasPrefix(kafkaPrefix) {
+            let property = key.dropFirst(kafkaPrefix.count).replacingOccurrences(of: "_", with: "__")
+            return kafkaEnvironmentPrefix + property.uppercased().replacingOccurrences(of: ".", with: "_")
+        }
+        return "LLMQ_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
     }
 
+    /// The key an `LLMQ_*` environment variable sets: a known llmq key by name, or for
+    /// `LLMQ_KAFKA_*` the librdkafka property (lower-cased; `__` → `_`, then `_` → `.`); nil otherwise.
+    /// Throws for a `LLMQ_KAFKA_*` name no property can have (`___`, or `_` at either end of the property).
+    public static func key(forEnvironmentName name: String) throws -> String? {
+        if let key = keysByEnvironmentName[name] { return key }
+        guard name.hasPrefix(kafkaEnvironmentPrefix) else { return nil }
+        let encoded = name.dropFirst(kafkaEnvironmentPrefix.count)
+        guard !encoded.isEmpty, !encoded.contains("___"), encoded.first != "_", encoded.last != "_" else {
+            throw ConfigurationError(key: name, message: "cannot be read as a librdkafka property: "
+                + "write . as _ and _ as __ (kafka.log_level -> LLMQ_KAFKA_LOG__LEVEL)")
+        }
+        var property = ""
+        var rest = Substring(encoded)
+        while let first = rest.first {
+            if rest.hasPrefix("__") {
+                property.append("_")
+                rest = rest.dropFirst(2)
+            } else {
+                property.append(first == "_" ? "." : first)
+                rest = rest.dropFirst()
+            }
+        }
+        return kafkaPrefix + property.lowercased()
+    }
+
+    private static let kafkaPrefix = "kafka."
+    private static let kafkaEnvironmentPrefix = "LLMQ_KAFKA_"
+    private static let keysByEnvironmentName: [String: String] = Dictionary(
+        uniqueKeysWithValues: knownKeys.map { (environmentName(for: $0), $0) })
+
     static func environmentSettings(_ environment: [String: String]) throws -> [(key: String, value: String, origin: Origin)] {
-        var byName: [String: String] = [:]
-        for key in knownKeys { byName[environmentName(for: key)] = key }
         var result: [(String, String, Origin)] = []
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("LLMQ_") {
-            if let key = byName[name] {
+            if let key = try key(forEnvironmentName: name) {
                 result.append((key, value, .environment(name: name)))
-            } else if name.hasPrefix("LLMQ_KAFKA_") {
-                // librdkafka property names use dots, never underscores.
-                let property = name.dropFirst("LLMQ_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")
-                result.append(("kafka.\(property)", value, .environment(name: name)))
             } else if !ignoredEnvironment.contains(name) {
                 throw ConfigurationError(key: name, message: "unknown setting (environment variables map to worker.conf keys, e.g. LLMQ_WORKER_CONCURRENCY)")
             }

@@ -58,6 +58,16 @@ public struct WorkerConfiguration: Sendable {
     /// `log.level`: trace, debug, info, notice, warning, error, critical. Default `info`.
     public var logLevel = "info"
 
+    /// After the in-flight jobs ended (or were cancelled), how long a drain waits for the producer to flush.
+    public static let drainFlushLimit: Duration = .seconds(10)
+    /// Then how long it keeps trying to commit the stored offsets before leaving the group.
+    public static let drainCommitLimit: Duration = .seconds(10)
+
+    /// The longest SIGTERM → exit can take: `shutdownGrace` + `drainFlushLimit` + `drainCommitLimit`
+    /// (50 s by default). An orchestrator's stop grace (compose `stop_grace_period`, Kubernetes
+    /// `terminationGracePeriodSeconds`) must exceed it, or SIGKILL cuts the drain short.
+    public var worstCaseDrain: Duration { shutdownGrace + Self.drainFlushLimit + Self.drainCommitLimit }
+
     public init() {}
 
     public enum ProviderKind: String, Sendable, CaseIterable {

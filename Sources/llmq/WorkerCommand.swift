@@ -10,8 +10,10 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Run a worker: jobs topic → LLM provider (streaming, bounded concurrency, retries) → chunk events, results, dead letters.",
         discussion: """
             Settings come from the config file, then LLMQ_* environment variables (LLMQ_ + the key upper-cased with \
-            dots as underscores, e.g. LLMQ_WORKER_CONCURRENCY, LLMQ_KAFKA_SASL_PASSWORD), then --set key=value; \
-            later ones win. An unknown key or a bad value stops start-up with a message naming it. See worker.conf.
+            dots as underscores, e.g. LLMQ_WORKER_CONCURRENCY, LLMQ_TOPIC_DEAD_LETTER, LLMQ_KAFKA_SASL_PASSWORD; in a \
+            kafka.* key an underscore of the librdkafka property is doubled: kafka.log_level is LLMQ_KAFKA_LOG__LEVEL), \
+            then --set key=value; later ones win. An unknown key or a bad value stops start-up with a message naming \
+            it and exit status 78, as does a metrics.port that another process already listens on. See worker.conf.
             """
     )
 
@@ -32,6 +34,10 @@ struct WorkerCommand: AsyncParsableCommand {
             }
         } catch let error as ConfigurationError {
             // Found at start-up against the cluster (a missing topic): a configuration error too.
+            FileHandle.standardError.write(Data("llmq: \(error)\n".utf8))
+            throw ExitCode(78)
+        } catch let error as MetricsServer.StartError {
+            // A setting names an address this machine cannot serve: a configuration problem, exit 78 like the others.
             FileHandle.standardError.write(Data("llmq: \(error)\n".utf8))
             throw ExitCode(78)
         }

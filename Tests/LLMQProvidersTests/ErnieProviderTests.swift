@@ -94,7 +94,7 @@ struct ErnieProviderTests {
         try await MockHarness.with { mock in
             let prompt = "[[mock words=5 ernie_error=18 error_after=2 fail_times=1]]"
             let recorder = SleepRecorder()
-            let runner = RetryRunner(policy: .default, sleep: recorder.sleep, random: { 0 })
+            let runner = RetryRunner(policy: .default, clock: recorder, random: { 0 })
             var texts: [String] = []
             let completion = try await runner.run { _ in
                 var text = ""
@@ -120,6 +120,19 @@ struct ErnieProviderTests {
             let error = await providerError(mock.ernie(), chat("[[mock words=5 cut_after=2]]"))
             #expect(error?.code == .streamInterrupted)
             #expect(error?.partialUsage?.completionTokens == 2)
+        }
+    }
+
+    @Test func malformedEventIsRetryable() async throws {
+        try await MockHarness.with { mock in
+            let prompt = "[[mock words=4 malformed_after=1 fail_times=1]]"
+            let error = await providerError(mock.ernie(), chat(prompt))
+            #expect(error?.code == .malformedEvent)
+            #expect(error?.isRetryable == true)
+            // fail_times=1 was used up above: the retry is a clean stream.
+            let runner = RetryRunner(policy: .default, clock: SleepRecorder())
+            let (text, _, _) = try await runner.run { _ in try await collect(mock.ernie(), chat(prompt)) }
+            #expect(text == MockReply.pieces(for: prompt, words: 4).joined())
         }
     }
 }

@@ -31,14 +31,14 @@ struct OpenAIProviderTests {
     @Test func rateLimitIsRetriedHonouringRetryAfter() async throws {
         try await MockHarness.with { mock in
             let recorder = SleepRecorder()
-            let runner = RetryRunner(policy: .default, sleep: recorder.sleep, random: { 0.1 })
-            let prompt = "busy [[mock words=3 fail=429 retry_after=3 fail_times=2]]"
+            let runner = RetryRunner(policy: .default, clock: recorder, random: { 0.1 })
+            let prompt = "busy [[mock words=3 fail=429 retry_after=9 fail_times=2]]"
             var codes: [ProviderError.Code] = []
             let (text, _, _) = try await runner.run({ _ in try await collect(mock.openAI(), chat(prompt)) }, onRetry: { _, error, _ in codes.append(error.code) })
             #expect(text == MockReply.pieces(for: prompt, words: 3).joined())
             #expect(codes == [.rateLimited, .rateLimited])
-            // Jitter would give 0.4 s and 0.8 s; Retry-After raises both to 3 s.
-            #expect(recorder.recorded == [.seconds(3), .seconds(3)])
+            // Jitter would give 4.4 s and 5.5 s; Retry-After raises both to 9 s.
+            #expect(recorder.recorded == [.seconds(9), .seconds(9)])
             #expect(mock.server.stats.requests == 3)
         }
     }
@@ -46,33 +46,39 @@ struct OpenAIProviderTests {
     @Test func jitterAboveRetryAfterIsKept() async throws {
         try await MockHarness.with { mock in
             let recorder = SleepRecorder()
-            let runner = RetryRunner(policy: .default, sleep: recorder.sleep, random: { 0.5 })
+            let runner = RetryRunner(policy: .default, clock: recorder, random: { 0.5 })
             let prompt = "busy [[mock words=2 fail=429 retry_after=1 fail_times=2]]"
             _ = try await runner.run { _ in try await collect(mock.openAI(), chat(prompt)) }
-            #expect(recorder.recorded == [.seconds(2), .seconds(4)])
+            #expect(recorder.recorded == [.seconds(6), .milliseconds(7500)])
         }
     }
 
-    @Test func serverErrorsAreRetriedUntilMaxAttempts() async throws {
+    /// Server errors and malformed events (broken streams) are retried until the attempts run out.
+    @Test(arguments: [
+        ("[[mock fail=503]]", ProviderError.Code.httpStatus, 503 as Int?),
+        ("[[mock words=5 malformed_after=2]]", .malformedEvent, nil),
+    ])
+    func retryableFaultsUseUpTheAttempts(prompt: String, code: ProviderError.Code, httpStatus: Int?) async throws {
         try await MockHarness.with { mock in
             let recorder = SleepRecorder()
-            let runner = RetryRunner(policy: .default, sleep: recorder.sleep, random: { 0.99 })
+            let runner = RetryRunner(policy: .default, clock: recorder, random: { 0.99 })
             var attempts = 0
             do {
                 _ = try await runner.run { _ in
                     attempts += 1
-                    return try await collect(mock.openAI(), chat("[[mock fail=503]]"))
+                    return try await collect(mock.openAI(), chat(prompt))
                 }
                 Issue.record("expected failure")
             } catch let error as ProviderError {
-                #expect(error.code == .httpStatus)
-                #expect(error.httpStatus == 503)
+                #expect(error.code == code)
+                #expect(error.httpStatus == httpStatus)
                 #expect(error.isRetryable)
             }
             #expect(attempts == 3)
+            #expect(mock.server.stats.requests == 3)
             #expect(recorder.recorded.count == 2)
             #expect(recorder.recorded.allSatisfy { $0 <= .seconds(10) })
-            #expect(recorder.recorded[0] <= .seconds(4))
+            #expect(recorder.recorded[0] <= .seconds(8))
         }
     }
 
@@ -82,11 +88,10 @@ struct OpenAIProviderTests {
         ("[[mock fail=403]]", .authentication),
         ("[[mock fail=429 fail_code=insufficient_quota]]", .quotaExceeded),
         ("[[mock fail=400 fail_code=content_filter]]", .contentFilter),
-        ("[[mock words=5 malformed_after=2]]", .malformedEvent),
     ])
     func permanentFaultsAreNotRetried(prompt: String, code: ProviderError.Code) async throws {
         try await MockHarness.with { mock in
-            let runner = RetryRunner(policy: .default, sleep: SleepRecorder().sleep)
+            let runner = RetryRunner(policy: .default, clock: SleepRecorder())
             do {
                 _ = try await runner.run { _ in try await collect(mock.openAI(), chat(prompt)) }
                 Issue.record("expected failure")
@@ -104,10 +109,33 @@ struct OpenAIProviderTests {
             let error = await providerError(mock.openAI(), chat(prompt))
             #expect(error?.code == .streamInterrupted)
             #expect(error?.isRetryable == true)
-            let runner = RetryRunner(policy: .default, sleep: SleepRecorder().sleep)
+            let runner = RetryRunner(policy: .default, clock: SleepRecorder())
             // fail_times=1 was used up above: the retry path now succeeds at once.
             let (text, _, _) = try await runner.run { _ in try await collect(mock.openAI(), chat(prompt)) }
             #expect(text == MockReply.pieces(for: prompt, words: 6).joined())
+        }
+    }
+
+    /// A stream whose first event is not JSON is a broken stream: the attempt ends and a new
+    /// stream (the next attempt) delivers the whole text.
+    @Test func malformedEventIsRetriedAsANewStream() async throws {
+        try await MockHarness.with { mock in
+            let prompt = "[[mock words=6 malformed_after=0 fail_times=1]]"
+            let recorder = SleepRecorder()
+            let runner = RetryRunner(policy: .default, clock: recorder, random: { 0 })
+            var failures: [ProviderError] = []
+            var texts: [String] = []
+            let completion = try await runner.run({ _ in
+                var text = ""
+                defer { texts.append(text) }
+                return try await mock.openAI().complete(chat(prompt), timeouts: .default) { text += $0 }
+            }, onRetry: { _, error, _ in failures.append(error) })
+            #expect(failures.map(\.code) == [.malformedEvent])
+            #expect(failures.first?.isRetryable == true)
+            #expect(texts == ["", MockReply.pieces(for: prompt, words: 6).joined()])
+            #expect(completion.finishReason == "stop")
+            #expect(mock.server.stats.requests == 2)
+            #expect(recorder.recorded == [.seconds(4)])
         }
     }
 

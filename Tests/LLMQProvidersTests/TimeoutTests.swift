@@ -13,11 +13,11 @@ struct TimeoutTests {
 
     private func expectCode(_ prompt: String, _ code: ProviderError.Code, timeouts: Timeouts = Self.short) async throws {
         try await MockHarness.with { mock in
-            let start = ContinuousClock.now
+            // The code names the limit that fired; the watchdog's timing itself is tested on a test
+            // clock (CallWatchdogTests), so nothing here depends on how loaded the machine is.
             let error = await providerError(mock.openAI(), chat(prompt), timeouts: timeouts)
             #expect(error?.code == code)
             #expect(error?.isRetryable == true)
-            #expect(ContinuousClock.now - start < .seconds(2))
         }
     }
 
@@ -75,10 +75,11 @@ struct TimeoutTests {
         // The client's own connect timeout matches, so its pool gives up the half-open connect quickly on shutdown.
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: timeouts.httpClientTimeout))
         let provider = OpenAIProvider(httpClient: client, baseURL: "http://127.0.0.1:\(port)", apiKey: "k")
-        let start = ContinuousClock.now
+        // The connect limit (300 ms) fires, not the first-chunk or total ones (3 s, 5 s): the code
+        // says which, without a wall-clock bound that a loaded machine would break.
         let error = await providerError(provider, chat("hi"), timeouts: timeouts)
         #expect(error?.code == .timeoutConnect)
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(error?.isRetryable == true)
         try await client.shutdown()
     }
 
@@ -89,8 +90,8 @@ struct TimeoutTests {
                 try await collect(provider, chat("[[mock hang=first]]"), timeouts: .default)
             }
             try await waitUntil { mock.server.stats.activeStreams == 1 }
-            let start = ContinuousClock.now
             call.cancel()
+            // `.cancelled`, not `.timeoutFirstChunk` (5 s): the cancellation ended the call, not a limit.
             do {
                 _ = try await call.value
                 Issue.record("expected cancellation")
@@ -98,7 +99,6 @@ struct TimeoutTests {
                 #expect(error.code == .cancelled)
                 #expect(!error.isRetryable)
             }
-            #expect(ContinuousClock.now - start < .milliseconds(500))
         }
     }
 

@@ -1,3 +1,4 @@
+import Clocks
 import Testing
 
 @testable import LLMQWorker
@@ -23,10 +24,27 @@ struct DeltaCoalescerTests {
     }
 
     @Test func aDeltaArrivingAfterMaxDelayFlushes() async throws {
-        var coalescer = DeltaCoalescer(minBytes: 1000, maxDelay: .milliseconds(1))
+        let clock = TestClock()
+        var coalescer = DeltaCoalescer(minBytes: 1000, maxDelay: .milliseconds(50), clock: clock)
         #expect(coalescer.add("a") == nil)
-        // The one place a test needs time to pass: the coalescer reads the clock itself.
-        try await Task.sleep(for: .milliseconds(5))
-        #expect(coalescer.add("b") == "ab")
+        await clock.advance(by: .milliseconds(49))
+        #expect(coalescer.add("b") == nil, "49 ms after the first waiting delta")
+        await clock.advance(by: .milliseconds(1))
+        #expect(coalescer.add("c") == "abc", "50 ms after it")
+        // The wait starts again with the next delta, not at the flush.
+        await clock.advance(by: .seconds(1))
+        #expect(coalescer.add("d") == nil)
+        await clock.advance(by: .milliseconds(50))
+        #expect(coalescer.add("e") == "de")
+    }
+
+    @Test func sizeAndDelayTogether() async throws {
+        let clock = TestClock()
+        var coalescer = DeltaCoalescer(minBytes: 4, maxDelay: .milliseconds(50), clock: clock)
+        #expect(coalescer.add("abcd") == "abcd")
+        #expect(coalescer.add("e") == nil)
+        await clock.advance(by: .milliseconds(60))
+        #expect(coalescer.add("f") == "ef")
+        #expect(coalescer.flush() == nil)
     }
 }

@@ -17,6 +17,19 @@ struct DockerSetupTests {
         }
     }
 
+    /// One service builds llmq:latest; the others only run it. Two `build:` sections for one tag
+    /// make Compose (Bake) build both in parallel, and the second export of the tag fails.
+    @Test func theImageIsBuiltByOneServiceOnly() throws {
+        let compose = try Compose.load()
+        let image = try #require(try compose.service("worker")["image"] as? String)
+        let builders = compose.services.filter { ($0.value as? [String: Any])?["image"] as? String == image && ($0.value as? [String: Any])?["build"] != nil }
+        #expect(builders.map(\.key) == ["worker"], "services building \(image): \(builders.keys.sorted())")
+        let mock = try compose.service("mock-llm")
+        #expect(mock["build"] == nil, "mock-llm runs the worker's image, it does not build it")
+        // Compose skips pulling an image another service builds, and builds before it starts anything.
+        #expect(mock["pull_policy"] == nil || mock["pull_policy"] as? String == "missing")
+    }
+
     @Test func workerImageBuildsFromTheDockerfileWithTheRepositoryAsContext() throws {
         let compose = try Compose.load()
         let worker = try compose.service("worker")
@@ -48,13 +61,18 @@ struct DockerSetupTests {
         #expect(!publishes, "a published host port makes the second replica fail; use expose:")
     }
 
-    @Test func stopGracePeriodExceedsTheShutdownGrace() throws {
+    /// The drain is the shutdown grace plus the producer flush plus the final commit, each bounded;
+    /// Docker's SIGKILL must come after all three.
+    @Test func stopGracePeriodExceedsTheWorstCaseDrain() throws {
         let worker = try Compose.load().service("worker")
         let text = try #require(worker["stop_grace_period"] as? String, "worker needs a stop_grace_period")
         let stopGrace = try #require(composeDuration(text), "cannot read stop_grace_period \(text)")
-        let shutdownGrace = Double(try WorkerConf.load().int("worker.shutdown_grace_ms") ?? 30_000) / 1000
-        #expect(stopGrace > shutdownGrace,
-                "stop_grace_period \(text) must exceed worker.shutdown_grace_ms, or SIGKILL cuts the drain short")
+        let configuration = try WorkerConfiguration.load(file: Paths.workerConf.path, environment: [:])
+        let drain = configuration.worstCaseDrain
+        #expect(drain == configuration.shutdownGrace + WorkerConfiguration.drainFlushLimit + WorkerConfiguration.drainCommitLimit)
+        let drainSeconds = Double(drain.components.seconds) + Double(drain.components.attoseconds) / 1e18
+        #expect(stopGrace > drainSeconds,
+                "stop_grace_period \(text) must exceed the worst-case drain (\(drain): worker.shutdown_grace_ms + flush + commit), or SIGKILL cuts the drain short")
     }
 
     // MARK: one metrics port everywhere

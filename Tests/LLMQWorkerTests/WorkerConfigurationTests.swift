@@ -159,6 +159,40 @@ struct WorkerConfigurationTests {
         #expect(WorkerConfiguration.environmentName(for: "worker.concurrency") == "LLMQ_WORKER_CONCURRENCY")
         #expect(WorkerConfiguration.environmentName(for: "kafka.sasl.password") == "LLMQ_KAFKA_SASL_PASSWORD")
         #expect(WorkerConfiguration.environmentName(for: "topic.dead_letter") == "LLMQ_TOPIC_DEAD_LETTER")
+        #expect(WorkerConfiguration.environmentName(for: "kafka.log_level") == "LLMQ_KAFKA_LOG__LEVEL")
+    }
+
+    /// Every key has exactly one environment name, and that name reads back as the key: llmq's keys
+    /// by table (their documented names keep single underscores), librdkafka's by rule (`_` doubled).
+    @Test func environmentNamesAreOneToOne() throws {
+        // librdkafka 2.0.2 properties (CONFIGURATION.md), with and without underscores.
+        let librdkafka = [
+            "kafka.log_level", "kafka.enabled_events", "kafka.bootstrap.servers", "kafka.ssl.key.password",
+            "kafka.enable.ssl.certificate.verification", "kafka.sasl.oauthbearer.client.id",
+            "kafka.ssl.endpoint.identification.algorithm", "kafka.topic.metadata.refresh.interval.ms",
+        ]
+        let keys = WorkerConfiguration.knownKeys + librdkafka
+        let names = keys.map(WorkerConfiguration.environmentName(for:))
+        #expect(Set(names).count == keys.count, "no two keys share a name")
+        for (key, name) in zip(keys, names) {
+            #expect(try WorkerConfiguration.key(forEnvironmentName: name) == key, "\(name)")
+        }
+        #expect(try WorkerConfiguration.key(forEnvironmentName: "LLMQ_NO_SUCH_KEY") == nil)
+    }
+
+    @Test func underscoredLibrdkafkaPropertiesComeFromTheEnvironment() throws {
+        let configuration = try load(Self.required, environment: ["LLMQ_KAFKA_LOG__LEVEL": "7", "LLMQ_TOPIC_DEAD_LETTER": "dlq"])
+        #expect(configuration.kafka["log_level"] == "7")
+        #expect(configuration.kafka["log.level"] == nil)
+        #expect(configuration.deadLetterTopic == "dlq")
+        // The single-underscore spelling is a different (unknown) property, and librdkafka says so by name.
+        let wrong = try #require(try loadError(Self.required, environment: ["LLMQ_KAFKA_LOG_LEVEL": "7"]))
+        #expect(wrong.key == "kafka.log.level")
+        // Names no property can have are refused, naming the variable.
+        for name in ["LLMQ_KAFKA_LOG___LEVEL", "LLMQ_KAFKA__LOG", "LLMQ_KAFKA_LOG_", "LLMQ_KAFKA_"] {
+            let error = try #require(try loadError(Self.required, environment: [name: "1"]), "\(name)")
+            #expect(error.key == name)
+        }
     }
 
     @Test func repositoryWorkerConfLoads() throws {

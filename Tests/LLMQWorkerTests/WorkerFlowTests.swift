@@ -49,8 +49,9 @@ struct WorkerFlowTests {
             ("bad-request", "fail=400", .failed, 1),
             ("unauthorized", "fail=401", .failed, 1),
             ("cut-stream", "cut_after=3 fail_times=1", .succeeded, 2),
-            // A malformed event is not retried (DESIGN.md's retry list): the provider broke the contract.
-            ("malformed-event", "malformed_after=2", .failed, 1),
+            // A malformed event is a broken stream (DESIGN.md): the attempt ends and a new stream retries it.
+            ("malformed-once", "malformed_after=0 fail_times=1", .succeeded, 2),
+            ("malformed-always", "malformed_after=2", .failed, 3),
             ("hang-first", "hang=first fail_times=1", .succeeded, 2),
             ("hang-mid", "hang=mid fail_times=1", .succeeded, 2),
             ("always-cut", "cut_after=2", .failed, 3),
