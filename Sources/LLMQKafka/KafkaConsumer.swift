@@ -18,7 +18,9 @@ public final class KafkaConsumer: Sendable {
     ///   - maxBufferedMessages: fetched messages not yet read above which fetching pauses (memory
     ///     stays bounded however large the backlog). Default 1000.
     ///   - rebalanceHandler: called for each assignment change before it completes.
+    ///   - statistics: called on the poll thread with librdkafka's statistics, every `statistics.interval.ms`.
     public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.consumer"), maxBufferedMessages: Int = 1000,
+                statistics: (any ConsumerStatisticsHandler)? = nil,
                 rebalanceHandler: RebalanceHandler? = nil) throws {
         var config = config
         config.setDefault("enable.auto.offset.store", "false")
@@ -33,7 +35,9 @@ public final class KafkaConsumer: Sendable {
                 let client = Unmanaged<RdKafkaClient>.fromOpaque(opaque).takeUnretainedValue()
                 client.rebalance?(err, partitions)
             }
+            if statistics != nil { RdKafkaClient.installStatisticsCallback(on: conf) }
         }
+        if let statistics { client.statistics = { statistics.statisticsReported($0) } }
         rd_kafka_poll_set_consumer(client.handle)
         state.attach(client)
         self.client = client

@@ -16,6 +16,8 @@ final class RdKafkaClient: @unchecked Sendable {
     var deliveryReport: ((UnsafePointer<rd_kafka_message_t>) -> Void)?
     /// Called on the consumer's poll thread for every rebalance (consumers only).
     var rebalance: ((rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
+    /// Called on the poll thread with each statistics document (`statistics.interval.ms`; see `installStatisticsCallback`).
+    var statistics: (@Sendable (ConsumerStatistics) -> Void)?
 
     /// Creates the client. `configure` may install extra callbacks on the native config before creation.
     init(kind: Kind, config: KafkaConfig, logger: Logger, configure: (OpaquePointer) -> Void = { _ in }) throws {

@@ -56,7 +56,8 @@ public final class Worker: Service, Sendable {
     public func run() async throws {
         let producer = try KafkaProducer(config: configuration.producerKafkaConfig, logger: logger)
         let consumer = try KafkaConsumer(config: configuration.consumerKafkaConfig, logger: logger,
-                                         maxBufferedMessages: Worker.maxBufferedMessages) { [weak self] event in
+                                         maxBufferedMessages: Worker.maxBufferedMessages,
+                                         statistics: metrics.lagReporter(jobsTopic: configuration.jobsTopic)) { [weak self] event in
             await self?.handleRebalance(event)
         }
         clients.withLock { $0 = (consumer, producer) }
@@ -86,7 +87,9 @@ public final class Worker: Service, Sendable {
     /// Reads messages for as long as the task is not cancelled.
     private func consume(_ consumer: KafkaConsumer, runner: JobRunner) async {
         for await message in consumer.messages {
+            metrics.queued(since: message.timestampMs)
             guard await admit(consumer) else { break }
+            metrics.queued(since: nil)
             let tp = message.topicPartition
             // While this waited for a slot its partition may have been revoked (and even assigned
             // again, refetching from the committed offset): only a message of the current
