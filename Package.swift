@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "LLMQProviders", targets: ["LLMQProviders"]),
         .library(name: "LLMQMockLLM", targets: ["LLMQMockLLM"]),
         .library(name: "LLMQWorker", targets: ["LLMQWorker"]),
+        .library(name: "LLMQTools", targets: ["LLMQTools"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -61,11 +62,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Admission, offset tracking, the job runner, the worker service, worker.conf, CLI tools' logic.
+        // Admission, offset tracking, the job runner, the worker service, worker.conf.
         .target(
             name: "LLMQWorker",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM",
+                "LLMQKafka", "LLMQCore", "LLMQProviders",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -75,12 +76,23 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // Operator and CLI tooling: enqueue, tail, dev, dead-letter list/replay, group status, progress.
+        .target(
+            name: "LLMQTools",
+            dependencies: [
+                "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Drives real worker processes against an embedded cluster: the benchmark and the fault suite
         // (and the tests' process helpers).
         .target(
             name: "LLMQHarness",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQMockLLM",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -91,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "llmq",
             dependencies: [
-                "LLMQWorker", "LLMQKafka", "LLMQMockLLM", "LLMQCore", "LLMQProviders", "LLMQHarness",
+                "LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQMockLLM", "LLMQCore", "LLMQProviders", "LLMQHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -101,7 +113,7 @@ let package = Package(
         .target(
             name: "LLMQTestSupport",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQMockLLM", "LLMQProviders", "LLMQHarness",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders", "LLMQHarness",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -120,7 +132,11 @@ let package = Package(
         ),
         .testTarget(
             name: "LLMQWorkerTests",
-            dependencies: ["LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness"]
+            dependencies: ["LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness"]
+        ),
+        .testTarget(
+            name: "LLMQToolsTests",
+            dependencies: ["LLMQTools", "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness"]
         ),
     ]
 )
