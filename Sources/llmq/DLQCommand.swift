@@ -12,6 +12,14 @@ struct DLQCommand: AsyncParsableCommand {
         subcommands: [List.self, Replay.self]
     )
 
+    /// The configuration the client options name, and its dead-letter topic.
+    static func queue(_ client: ClientOptions) throws -> (WorkerConfiguration, DeadLetterQueue) {
+        let configuration = try client.resolve()
+        let queue = try DeadLetterQueue(kafka: configuration.kafka, topic: configuration.deadLetterTopic,
+                                        jobsTopic: configuration.jobsTopic, logger: CLILogging.quiet("llmq.dlq"))
+        return (configuration, queue)
+    }
+
     /// Filters shared by `list` and `replay`.
     struct FilterOptions: ParsableArguments {
         @Option(help: "Only this status: failed or invalid.")
@@ -51,9 +59,7 @@ struct DLQCommand: AsyncParsableCommand {
         var json = false
 
         func run() async throws {
-            let configuration = try client.resolve()
-            let queue = try DeadLetterQueue(kafka: configuration.kafka, topic: configuration.deadLetterTopic,
-                                            jobsTopic: configuration.jobsTopic, logger: CLILogging.quiet("llmq.dlq"))
+            let (configuration, queue) = try DLQCommand.queue(client)
             let asTable = !json && isatty(STDOUT_FILENO) == 1
             var letters: [DeadLetter] = []
             let read = try await queue.list(try filters.filter()) { letter in
@@ -87,9 +93,7 @@ struct DLQCommand: AsyncParsableCommand {
         var force = false
 
         func run() async throws {
-            let configuration = try client.resolve()
-            let queue = try DeadLetterQueue(kafka: configuration.kafka, topic: configuration.deadLetterTopic,
-                                            jobsTopic: configuration.jobsTopic, logger: CLILogging.quiet("llmq.dlq"))
+            let (configuration, queue) = try DLQCommand.queue(client)
             var progress: ProgressReporter?
             let summary = try await queue.replay(
                 try filters.filter(), dryRun: dryRun, force: force,
