@@ -106,32 +106,8 @@ final class ConsumerState: Sendable {
         let topic = String(cString: rd_kafka_topic_name(raw.rkt))
         let tp = TopicPartition(topic, raw.partition)
         let generation = assignmentState.withLock { $0.generations[tp] ?? 0 }
-        let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? []
-        let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
-        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
-        continuation.yield(ConsumerMessage(
-            topic: topic, partition: raw.partition, offset: raw.offset, key: key, value: value,
-            headers: Self.headers(of: pointer),
-            timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp,
-            assignmentGeneration: generation))
+        continuation.yield(ConsumerMessage(copying: pointer, assignmentGeneration: generation))
         didBuffer()
-    }
-
-    private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
-        var headers: OpaquePointer?
-        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return [] }
-        var result: [KafkaHeader] = []
-        var index = 0
-        var name: UnsafePointer<CChar>?
-        var value: UnsafeRawPointer?
-        var size = 0
-        while rd_kafka_header_get_all(headers, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-            let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
-            result.append(KafkaHeader(key: name.map { String(cString: $0) } ?? "", value: bytes))
-            index += 1
-        }
-        return result
     }
 
     /// On the poll thread, inside librdkafka's rebalance callback: tells the handler, waits for it,
