@@ -2,7 +2,7 @@
 /// bytes of a group description): version int16, then [topic string, [partition int32]], then user data.
 public enum ConsumerGroupAssignment {
     /// The partitions in `bytes`; throws when the bytes are not a consumer-protocol assignment.
-    public static func decode(_ bytes: [UInt8]) throws -> [TopicPartition] {
+    public static func decode(_ bytes: [UInt8]) throws(KafkaError) -> [TopicPartition] {
         // An empty assignment (a member that got nothing) may come as zero bytes.
         if bytes.isEmpty { return [] }
         var reader = Reader(bytes: bytes)
@@ -41,16 +41,16 @@ public enum ConsumerGroupAssignment {
         let bytes: [UInt8]
         var index = 0
 
-        mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
+        mutating func take(_ count: Int) throws(KafkaError) -> ArraySlice<UInt8> {
             guard count >= 0, index + count <= bytes.count else {
                 throw KafkaError(code: .query, message: "malformed member assignment (\(bytes.count) bytes)")
             }
             defer { index += count }
             return bytes[index..<index + count]
         }
-        mutating func int16() throws -> Int16 { try take(2).reduce(0) { $0 << 8 | Int16($1) } }
-        mutating func int32() throws -> Int32 { try take(4).reduce(0) { $0 << 8 | Int32($1) } }
-        mutating func string() throws -> String {
+        mutating func int16() throws(KafkaError) -> Int16 { try take(2).reduce(0) { $0 << 8 | Int16($1) } }
+        mutating func int32() throws(KafkaError) -> Int32 { try take(4).reduce(0) { $0 << 8 | Int32($1) } }
+        mutating func string() throws(KafkaError) -> String {
             let length = Int(try int16())
             return String(decoding: try take(length), as: UTF8.self)
         }

@@ -103,7 +103,7 @@ public final class KafkaAdmin: Sendable {
                 let m = info.members[i]
                 let bytes = m.member_assignment.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(m.member_assignment_size))) } ?? []
                 let assignment: [TopicPartition]
-                do { assignment = try ConsumerGroupAssignment.decode(bytes) } catch { return .failure(error as! KafkaError) }
+                do throws(KafkaError) { assignment = try ConsumerGroupAssignment.decode(bytes) } catch { return .failure(error) }
                 members.append(.init(memberID: String(cString: m.member_id), clientID: String(cString: m.client_id),
                                      clientHost: String(cString: m.client_host), assignment: assignment))
             }
