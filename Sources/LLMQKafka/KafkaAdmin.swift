@@ -113,36 +113,6 @@ public final class KafkaAdmin: Sendable {
     }
 }
 
-/// A partition's first offset and the next offset to be written.
-public struct Watermarks: Sendable, Hashable {
-    public var low: Int64
-    public var high: Int64
-    public init(low: Int64, high: Int64) {
-        self.low = low
-        self.high = high
-    }
-    /// Messages currently in the partition (ignoring compaction gaps).
-    public var count: Int64 { max(0, high - low) }
-}
-
-/// A consumer group as the coordinator describes it.
-public struct GroupDescription: Sendable, Hashable {
-    public var name: String
-    /// `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Empty`, `Dead`.
-    public var state: String
-    /// The assignor (`cooperative-sticky`, `range`, ...).
-    public var `protocol`: String
-    public var members: [Member]
-
-    public struct Member: Sendable, Hashable {
-        public var memberID: String
-        public var clientID: String
-        /// As the broker saw the connection, e.g. `/10.0.3.7`.
-        public var clientHost: String
-        public var assignment: [TopicPartition]
-    }
-}
-
 /// Lets the admin client cross into a blocking closure. Safe: librdkafka handles are thread-safe.
 private struct AdminHandle: @unchecked Sendable {
     let client: RdKafkaClient
