@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "LLMQProviders", targets: ["LLMQProviders"]),
         .library(name: "LLMQMockLLM", targets: ["LLMQMockLLM"]),
         .library(name: "LLMQWorker", targets: ["LLMQWorker"]),
+        .library(name: "LLMQTools", targets: ["LLMQTools"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -64,11 +65,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Admission, offset tracking, the job runner, the worker service, worker.conf, CLI tools' logic.
+        // Admission, offset tracking, the job runner, the worker service, worker.conf.
         .target(
             name: "LLMQWorker",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM",
+                "LLMQKafka", "LLMQCore", "LLMQProviders",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -78,12 +79,23 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // Operator and CLI tooling: enqueue, tail, dev, dead-letter list/replay, group status, progress.
+        .target(
+            name: "LLMQTools",
+            dependencies: [
+                "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Drives real worker processes against an embedded cluster: the benchmark and the fault suite
         // (and the tests' process helpers).
         .target(
             name: "LLMQHarness",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQMockLLM",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -94,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "llmq",
             dependencies: [
-                "LLMQWorker", "LLMQKafka", "LLMQMockLLM", "LLMQCore", "LLMQProviders", "LLMQHarness",
+                "LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQMockLLM", "LLMQCore", "LLMQProviders", "LLMQHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +116,7 @@ let package = Package(
         .target(
             name: "LLMQTestSupport",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQMockLLM", "LLMQProviders", "LLMQHarness",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders", "LLMQHarness",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -125,9 +137,13 @@ let package = Package(
         .testTarget(
             name: "LLMQWorkerTests",
             dependencies: [
-                "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness",
+                "LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness",
                 .product(name: "Clocks", package: "swift-clocks"),
             ]
+        ),
+        .testTarget(
+            name: "LLMQToolsTests",
+            dependencies: ["LLMQTools", "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness"]
         ),
     ]
 )

@@ -153,6 +153,9 @@ public struct ConsumerFlow: Sendable {
     /// Messages fetched and waiting for a lease.
     public var bufferedCount: Int { buffer.count }
 
+    /// The Kafka timestamp of the oldest message waiting for a lease (the next to be leased).
+    public var oldestWaitingTimestampMs: Int64? { buffer.first?.timestampMs }
+
     /// Whether a lease could be taken now.
     public var canLease: Bool { inFlight < limits.maxInFlight && !buffer.isEmpty }
 

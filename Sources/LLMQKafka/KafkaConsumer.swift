@@ -20,9 +20,11 @@ public final class KafkaConsumer: Sendable {
     ///   - commitPromptly: commit (asynchronously) as soon as an offset is stored, one commit at a
     ///     time, instead of only on librdkafka's auto-commit timer. Default false.
     ///   - onFatal: called once if librdkafka reports a fatal error.
+    ///   - statistics: called on the poll thread with librdkafka's statistics, every `statistics.interval.ms`.
     ///   - rebalanceHandler: called for each assignment change before it completes.
     public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.consumer"), limits: FlowLimits = .reader,
                 commitPromptly: Bool = false, onFatal: (@Sendable (KafkaError) -> Void)? = nil,
+                statistics: (any ConsumerStatisticsHandler)? = nil,
                 rebalanceHandler: RebalanceHandler? = nil) throws {
         var config = config
         config.setDefault("enable.auto.offset.store", "false")
@@ -36,7 +38,8 @@ public final class KafkaConsumer: Sendable {
         let callbacks = ClientCallbacks(
             rebalance: { client, err, partitions in state.handleRebalance(client: client, err: err, partitions: partitions) },
             offsetCommit: { err in state.commitReturned(err) },
-            fatal: onFatal)
+            fatal: onFatal,
+            statistics: Self.statisticsCallback(statistics))
         let client = try RdKafkaClient(kind: .consumer, config: config, logger: logger, callbacks: callbacks)
         rd_kafka_poll_set_consumer(client.handle)
         state.attach(client)
@@ -58,15 +61,20 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    private static func statisticsCallback(_ handler: (any ConsumerStatisticsHandler)?) -> (@Sendable (ConsumerStatistics) -> Void)? {
+        guard let handler else { return nil }
+        return { handler.statisticsReported($0) }
+    }
+
     /// Runs `body` with a consumer and closes it afterwards, also when `body` (or subscribing) throws,
     /// so its poll thread never outlives the scope.
     public static func withConsumer<T>(
         config: KafkaConfig, logger: Logger, limits: FlowLimits = .reader, commitPromptly: Bool = false,
-        onFatal: (@Sendable (KafkaError) -> Void)? = nil, rebalanceHandler: RebalanceHandler? = nil,
-        _ body: (KafkaConsumer) async throws -> T
+        onFatal: (@Sendable (KafkaError) -> Void)? = nil, statistics: (any ConsumerStatisticsHandler)? = nil,
+        rebalanceHandler: RebalanceHandler? = nil, _ body: (KafkaConsumer) async throws -> T
     ) async throws -> T {
         let consumer = try KafkaConsumer(config: config, logger: logger, limits: limits, commitPromptly: commitPromptly,
-                                         onFatal: onFatal, rebalanceHandler: rebalanceHandler)
+                                         onFatal: onFatal, statistics: statistics, rebalanceHandler: rebalanceHandler)
         do {
             let result = try await body(consumer)
             await consumer.close()
@@ -111,6 +119,9 @@ public final class KafkaConsumer: Sendable {
 
     /// Leases out now.
     public var inFlight: Int { state.inFlight }
+
+    /// The Kafka timestamp (ms since the epoch) of the oldest fetched job waiting for a lease.
+    public var oldestWaitingTimestampMs: Int64? { state.oldestWaitingTimestampMs }
 
     /// Leases out now on `partitions` (all when nil).
     public func inFlight(on partitions: Set<TopicPartition>?) -> Int { state.inFlight(on: partitions) }

@@ -30,6 +30,10 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Hashable {
         public static let metadata = Code("metadata")
         /// The client was already closed.
         public static let closed = Code("closed")
+        /// librdkafka's statistics JSON could not be read.
+        public static let statistics = Code("statistics")
+        /// A metadata, watermark, committed-offset or group query failed.
+        public static let query = Code("query")
     }
 
     public var code: Code

@@ -10,6 +10,8 @@ struct ClientCallbacks: Sendable {
     var offsetCommit: (@Sendable (rd_kafka_resp_err_t) -> Void)?
     /// Once, when librdkafka reports a fatal error.
     var fatal: (@Sendable (KafkaError) -> Void)?
+    /// Consumers: each statistics document (`statistics.interval.ms`), parsed, on the poll thread.
+    var statistics: (@Sendable (ConsumerStatistics) -> Void)?
 }
 
 /// Owns one `rd_kafka_t` and the state its C callbacks reach through the opaque pointer.
@@ -56,6 +58,7 @@ final class RdKafkaClient: @unchecked Sendable {
                 Unmanaged<RdKafkaClient>.fromOpaque(opaque).takeUnretainedValue().callbacks.offsetCommit?(err)
             }
         }
+        if callbacks.statistics != nil { Self.installStatisticsCallback(on: conf) }
         configure(conf)
         var errstr = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {

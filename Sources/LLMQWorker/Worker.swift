@@ -74,6 +74,9 @@ public final class Worker: Service, Sendable {
             try await KafkaConsumer.withConsumer(
                 config: configuration.consumerKafkaConfig, logger: logger, limits: flowLimits, commitPromptly: true,
                 onFatal: { [weak self] in self?.stop(fatal: $0) },
+                statistics: metrics.lagReporter(jobsTopic: configuration.jobsTopic) { [weak self] in
+                    self?.state.withLock { $0.consumer }?.oldestWaitingTimestampMs
+                },
                 rebalanceHandler: { [weak self] event in await self?.handleRebalance(event) }
             ) { consumer in
                 // A fatal error before this point found no consumer to stop: stop it here.

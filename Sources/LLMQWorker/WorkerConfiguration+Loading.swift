@@ -253,6 +253,8 @@ extension WorkerConfiguration {
         // llmq commits itself, as soon as offsets are stored and never mid-rebalance (CommitSchedule):
         // librdkafka's timer would commit mid-rebalance too, and lose the assignment's offsets.
         config.setDefault("enable.auto.commit", "false")
+        // Per-partition lag and the oldest queued job for /metrics (WorkerMetrics.record(_:jobsTopic:)).
+        config.setDefault("statistics.interval.ms", "5000")
         // Stored offsets are the only ones committed: see OffsetTracker.
         config["enable.auto.offset.store"] = "false"
         return config
@@ -278,7 +280,7 @@ extension WorkerConfiguration {
         "max.poll.interval.ms", "fetch.wait.max.ms", "fetch.min.bytes", "fetch.max.bytes", "queued.min.messages",
         "queued.max.messages.kbytes", "isolation.level", "enable.partition.eof", "check.crcs", "group.protocol.type",
         "coordinator.query.interval.ms", "fetch.message.max.bytes", "fetch.error.backoff.ms", "consume.callback.max.messages",
-        "allow.auto.create.topics",
+        "allow.auto.create.topics", "statistics.interval.ms",
     ]
 
     /// Settings as `key = value` lines with secrets masked, for the start-up log.

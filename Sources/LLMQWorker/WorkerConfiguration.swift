@@ -6,7 +6,8 @@ import LLMQProviders
 public struct WorkerConfiguration: Sendable {
     /// librdkafka properties (`kafka.*` keys without the prefix). Defaults for the jobs consumer:
     /// `auto.offset.reset=earliest`, `partition.assignment.strategy=cooperative-sticky`,
-    /// `enable.auto.offset.store=false`, `enable.auto.commit=false` (llmq commits itself: `CommitSchedule`).
+    /// `enable.auto.offset.store=false`, `enable.auto.commit=false` (llmq commits itself: `CommitSchedule`),
+    /// `statistics.interval.ms=5000`.
     public var kafka: KafkaConfig = KafkaConfig()
 
     /// `topic.jobs`. Default `llmq.jobs`.

@@ -1,3 +1,5 @@
+import Foundation
+import LLMQKafka
 import Metrics
 import Synchronization
 
@@ -13,8 +15,14 @@ public final class WorkerMetrics: Sendable {
     let jobDuration = Timer(label: "llmq_job_duration_seconds", preferredDisplayUnit: .seconds)
     /// `llmq_paused`: 1 while the worker is full and its partitions are paused.
     let paused = Gauge(label: "llmq_paused")
+    /// `llmq_oldest_queued_job_seconds`: how long the job waiting for a slot has waited since it was
+    /// enqueued (its Kafka timestamp); 0 when none waits. Updated with every statistics report.
+    let oldestQueued = Gauge(label: "llmq_oldest_queued_job_seconds")
 
     private let labelled = Mutex<[String: Counter]>([:])
+    private let partitionGauges = Mutex<[String: Gauge]>([:])
+    /// Kafka timestamp (ms since the epoch) of the job waiting for a slot, if one waits.
+    private let queueHead = Mutex<Int64?>(nil)
 
     public init() {}
 
@@ -27,6 +35,48 @@ public final class WorkerMetrics: Sendable {
     /// `llmq_produce_errors_total{topic}`.
     func produceError(topic: String) { counter("llmq_produce_errors_total", ("topic", topic)).increment() }
 
+    /// The job at the head of the worker's queue (waiting for a slot) was enqueued at `timestampMs`;
+    /// nil once it got its slot.
+    func queued(since timestampMs: Int64?) {
+        queueHead.withLock { $0 = timestampMs }
+        if timestampMs == nil { oldestQueued.record(0) }
+    }
+
+    /// From librdkafka's statistics: `llmq_consumer_lag{topic,partition}` (high watermark minus
+    /// committed offset) and `llmq_partition_assigned{topic,partition}` (1 while assigned) for every
+    /// known partition of the jobs topic, and `llmq_oldest_queued_job_seconds`.
+    public func record(_ statistics: ConsumerStatistics, jobsTopic: String, now: Date = Date()) {
+        for partition in statistics.partitions where partition.topicPartition.topic == jobsTopic {
+            let dimensions = [("topic", jobsTopic), ("partition", "\(partition.topicPartition.partition)")]
+            gauge("llmq_partition_assigned", dimensions).record(partition.assigned ? 1 : 0)
+            // Lag is known only while assigned and once the group has committed an offset.
+            if partition.assigned, let lag = partition.lag {
+                gauge("llmq_consumer_lag", dimensions).record(lag)
+            } else if !partition.assigned {
+                gauge("llmq_consumer_lag", dimensions).record(0)
+            }
+        }
+        let waitingSince = queueHead.withLock { $0 }
+        let waited = waitingSince.map { max(0, now.timeIntervalSince1970 - Double($0) / 1000) } ?? 0
+        oldestQueued.record(waited)
+    }
+
+    /// Feeds the consumer's statistics into `record(_:jobsTopic:)`.
+    /// `oldestWaiting` tells the Kafka timestamp of the oldest job waiting for a slot, if any.
+    func lagReporter(jobsTopic: String, oldestWaiting: @escaping @Sendable () -> Int64?) -> some ConsumerStatisticsHandler {
+        LagReporter(metrics: self, jobsTopic: jobsTopic, oldestWaiting: oldestWaiting)
+    }
+
+    private struct LagReporter: ConsumerStatisticsHandler {
+        let metrics: WorkerMetrics
+        let jobsTopic: String
+        let oldestWaiting: @Sendable () -> Int64?
+        func statisticsReported(_ statistics: ConsumerStatistics) {
+            metrics.queued(since: oldestWaiting())
+            metrics.record(statistics, jobsTopic: jobsTopic)
+        }
+    }
+
     private func counter(_ label: String, _ dimension: (String, String)) -> Counter {
         let key = "\(label)|\(dimension.1)"
         return labelled.withLock { cache in
@@ -34,6 +84,16 @@ public final class WorkerMetrics: Sendable {
             let counter = Counter(label: label, dimensions: [dimension])
             cache[key] = counter
             return counter
+        }
+    }
+
+    private func gauge(_ label: String, _ dimensions: [(String, String)]) -> Gauge {
+        let key = ([label] + dimensions.map(\.1)).joined(separator: "|")
+        return partitionGauges.withLock { cache in
+            if let gauge = cache[key] { return gauge }
+            let gauge = Gauge(label: label, dimensions: dimensions)
+            cache[key] = gauge
+            return gauge
         }
     }
 }

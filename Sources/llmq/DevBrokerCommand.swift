@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LLMQKafka
+import LLMQTools
 import LLMQWorker
 
 /// `llmq dev-broker`: an embedded Kafka cluster for any Kafka client, until interrupted.

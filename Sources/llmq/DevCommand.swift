@@ -1,4 +1,5 @@
 import ArgumentParser
+import LLMQTools
 import LLMQWorker
 import Logging
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LLMQKafka
+import LLMQTools
 import LLMQWorker
 import Logging
 
@@ -9,7 +10,7 @@ struct EnqueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enqueue",
         abstract: "Enqueue a prompt, or JSON-lines jobs from a file or stdin (--file -).",
-        discussion: "Prints each enqueued job id. Job format: see DESIGN.md (id, messages or prompt, model, params, stream, deadline, metadata)."
+        discussion: "Prints the job id of a prompt; with --file, progress and rate on stderr (a line a second when piped) and a summary line. Job format: see DESIGN.md (id, messages or prompt, model, params, stream, deadline, metadata)."
     )
 
     @OptionGroup var client: ClientOptions
@@ -36,8 +37,7 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try client.resolve()
-        var logger = Logger(label: "llmq.enqueue")
-        logger.logLevel = .error
+        let logger = CLILogging.quiet("llmq.enqueue")
         let producer = try KafkaProducer(config: configuration.producerKafkaConfig, logger: logger)
         let enqueuer = JobEnqueuer(producer: producer, topic: configuration.jobsTopic)
         if let file {
@@ -48,8 +48,10 @@ struct EnqueueCommand: AsyncParsableCommand {
                 guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
                 text = contents
             }
-            let count = try await enqueuer.enqueue(lines: text.split(separator: "\n").map(String.init))
-            print("enqueued \(count) jobs to \(configuration.jobsTopic)")
+            let lines = text.split(separator: "\n").map(String.init)
+            let progress = ProgressReporter(label: "enqueued", total: lines.count { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+            let count = try await enqueuer.enqueue(lines: lines) { progress.update($0) }
+            progress.finish(count, note: "to \(configuration.jobsTopic)")
         } else {
             let id = try await enqueuer.enqueue(prompt: prompt.joined(separator: " "), id: id ?? JobEnqueuer.newID(), model: model, stream: !noStream)
             print(id)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LLMQTools
 import LLMQWorker
 import Logging
 
@@ -70,9 +71,16 @@ enum CLILogging {
         logger.logLevel = logLevel
         return logger
     }
+
+    /// A client command's logger: errors only, so librdkafka's chatter stays off the output.
+    static func quiet(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = .error
+        return logger
+    }
 }
 
-/// Options shared by the commands that talk to a broker as a client (enqueue, tail).
+/// Options shared by the commands that talk to a broker as a client (enqueue, tail, dlq, status).
 struct ClientOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Bootstrap servers. Default: LLMQ_KAFKA_BOOTSTRAP_SERVERS, the config file's, or a running `llmq dev`.")
     var brokers: String?
@@ -84,15 +92,25 @@ struct ClientOptions: ParsableArguments {
     var set: [String] = []
 
     /// The worker configuration these options describe, with bootstrap servers resolved.
-    func resolve() throws -> WorkerConfiguration {
-        var overrides = ["kafka.group.id=llmq-client"]
+    /// - Parameter group: the `kafka.group.id` to use; nil keeps the workers' group (the config's or the
+    ///   environment's, else `llmq dev`'s when talking to it, else worker.conf's `llmq-workers`).
+    func resolve(group: String? = "llmq-client") throws -> WorkerConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        var overrides: [String] = []
+        var usesDev = false
         if let brokers {
             overrides.append("kafka.bootstrap.servers=\(brokers)")
-        } else if config == nil, ProcessInfo.processInfo.environment["LLMQ_KAFKA_BOOTSTRAP_SERVERS"] == nil {
+        } else if config == nil, environment["LLMQ_KAFKA_BOOTSTRAP_SERVERS"] == nil {
             guard let running = DevEnvironment.runningBootstrap() else {
                 throw ValidationError("no broker: pass --brokers, --config, or set LLMQ_KAFKA_BOOTSTRAP_SERVERS (or start `llmq dev`)")
             }
             overrides.append("kafka.bootstrap.servers=\(running)")
+            usesDev = true
+        }
+        if let group {
+            overrides.insert("kafka.group.id=\(group)", at: 0)
+        } else if config == nil, environment["LLMQ_KAFKA_GROUP_ID"] == nil {
+            overrides.insert("kafka.group.id=\(usesDev ? DevEnvironment.group : "llmq-workers")", at: 0)
         }
         return try CLIConfiguration.load { try WorkerConfiguration.load(file: config, overrides: overrides + set) }
     }

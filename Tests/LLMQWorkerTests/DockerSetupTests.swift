@@ -200,7 +200,7 @@ struct DockerSetupTests {
 
 // MARK: - Files
 
-private enum Paths {
+enum Paths {
     /// Tests/LLMQWorkerTests/DockerSetupTests.swift → the repository root.
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -208,7 +208,7 @@ private enum Paths {
     static let workerConf = docker.appendingPathComponent("worker.conf")
 }
 
-private struct SetupError: Error, CustomStringConvertible {
+struct SetupError: Error, CustomStringConvertible {
     let description: String
 }
 
@@ -253,7 +253,7 @@ private struct WorkerConf {
 }
 
 /// docker/compose.yaml as the JSON object PyYAML makes of it (merge keys resolved).
-private struct Compose {
+struct Compose {
     var root: [String: Any]
     var services: [String: Any] { root["services"] as? [String: Any] ?? [:] }
 
@@ -333,7 +333,7 @@ private struct Dockerfile {
 
 /// Parses YAML with python3 and PyYAML (installed on the development machines and CI); fails
 /// with a message saying so when either is missing, never skips.
-private func loadYAML(_ url: URL) throws -> Any {
+func loadYAML(_ url: URL) throws -> Any {
     let script = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -368,7 +368,7 @@ private func urlPort(in text: String, path: String) -> Int? {
 }
 
 /// A YAML scalar as JSONSerialization hands it over (String, or NSNumber on Linux) → Int.
-private func intValue(_ value: Any?) -> Int? {
+func intValue(_ value: Any?) -> Int? {
     if let text = value as? String { return Int(text.split(separator: "/").first ?? "") }
     if let number = value as? NSNumber { return number.intValue }
     return value as? Int

@@ -5,6 +5,7 @@ import LLMQKafka
 import LLMQMockLLM
 import LLMQProviders
 import LLMQTestSupport
+import LLMQTools
 import LLMQWorker
 import Logging
 import Testing

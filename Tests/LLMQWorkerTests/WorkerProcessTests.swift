@@ -4,6 +4,7 @@ import LLMQCore
 import LLMQKafka
 import LLMQMockLLM
 import LLMQTestSupport
+import LLMQTools
 import LLMQWorker
 import Testing
 

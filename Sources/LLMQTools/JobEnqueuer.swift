@@ -41,23 +41,20 @@ public struct JobEnqueuer: Sendable {
     }
 
     /// Enqueues each non-empty line as one job, keyed by its `id` when one can be read.
-    /// Returns the number of lines sent once the broker has them all.
-    public func enqueue(lines: some Sequence<String>) async throws -> Int {
-        let deliveries = Acknowledgements()
+    /// Returns the number of lines sent once the broker has them all; `progress` is told how many
+    /// the broker has acknowledged so far.
+    public func enqueue(lines: some Sequence<String>, progress: (Int) -> Void = { _ in }) async throws -> Int {
+        let deliveries = DeliveryCount()
         var count = 0
         for line in lines where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let bytes = Array(line.utf8)
             let key = (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])?["id"] as? String
-            deliveries.willProduce()
-            do {
-                try await producer.produce(OutgoingMessage(topic: topic, key: key.map { Array($0.utf8) }, value: bytes), handler: deliveries)
-            } catch let error as KafkaError {
-                deliveries.produceRefused(error)
-                throw error
-            }
+            try await producer.produce(OutgoingMessage(topic: topic, key: key.map { Array($0.utf8) }, value: bytes), handler: deliveries)
             count += 1
+            progress(deliveries.count)
         }
-        if let error = await deliveries.waitForAll() { throw error }
+        try await deliveries.waitForAll(producer)
+        progress(deliveries.count)
         return count
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import LLMQCore
 import LLMQKafka
 import LLMQMockLLM
+import LLMQWorker
 import Logging
 import ServiceLifecycle
 
@@ -20,6 +21,9 @@ public enum DevEnvironment {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         return trimmed.isEmpty ? nil : trimmed
     }
+
+    /// The consumer group of `llmq dev`'s worker.
+    public static let group = "llmq-dev"
 
     public static let demoPrompts = [
         "Explain in one paragraph why Kafka consumer groups make horizontal scaling easy.",
@@ -50,7 +54,7 @@ public enum DevEnvironment {
         var overrides = ["kafka.bootstrap.servers=\(bootstrap)", "provider.kind=mock"]
         overrides += options.overrides
         var configuration = try WorkerConfiguration.load(file: options.configFile, environment: [:],
-                                                         overrides: ["kafka.group.id=llmq-dev"] + overrides)
+                                                         overrides: ["kafka.group.id=\(Self.group)"] + overrides)
         try configuration.createTopics(on: cluster, jobPartitions: 6, chunkPartitions: 6, resultPartitions: 3)
         let mock = MockLLMServer(configuration: MockLLMConfiguration(host: "127.0.0.1", port: options.mockPort, words: 40,
                                                                      firstChunkDelay: .milliseconds(300), gap: .milliseconds(60)),

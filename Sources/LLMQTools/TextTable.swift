@@ -1,0 +1,19 @@
+/// Left-aligned columns for terminal output.
+struct TextTable {
+    var header: [String]
+    var rows: [[String]] = []
+
+    init(_ header: String...) { self.header = header }
+
+    mutating func add(_ row: String...) { rows.append(row) }
+
+    func render() -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
