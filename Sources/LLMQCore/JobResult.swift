@@ -3,7 +3,7 @@ import Foundation
 /// The final outcome of one processing of a job, published to the results topic keyed by job id.
 public struct JobResult: Sendable, Hashable, Codable {
     public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
-        case succeeded, failed, invalid, expired
+        case succeeded, failed, invalid, expired, cancelled
     }
 
     public struct Usage: Sendable, Hashable, Codable {

@@ -98,7 +98,8 @@ public final class Worker: Service, Sendable {
     /// would otherwise fail each job at its end, again on every redelivery.
     private func checkTopics(_ producer: KafkaProducer) async throws {
         let topics = [("topic.jobs", configuration.jobsTopic), ("topic.chunks", configuration.chunksTopic),
-                      ("topic.results", configuration.resultsTopic), ("topic.dead_letter", configuration.deadLetterTopic)]
+                      ("topic.results", configuration.resultsTopic), ("topic.dead_letter", configuration.deadLetterTopic),
+                      ("topic.control", configuration.controlTopic)]
         let counts = try await producer.partitionCounts(of: topics.map(\.1))
         for (key, topic) in topics where counts[topic] == nil {
             throw ConfigurationError(key: key, message: "topic '\(topic)' does not exist on the cluster, or these credentials may not see it; create it first")

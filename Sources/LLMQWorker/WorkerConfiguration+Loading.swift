@@ -139,8 +139,9 @@ extension WorkerConfiguration {
             || key.hasSuffix("ssl.key.pem") || key.hasSuffix("ssl_key")
     }
 
-    static let knownKeys: [String] = [
-        "topic.jobs", "topic.chunks", "topic.results", "topic.dead_letter",
+    /// Every key besides `kafka.*` (the docker and Kubernetes checks read it too).
+    public static let knownKeys: [String] = [
+        "topic.jobs", "topic.chunks", "topic.results", "topic.dead_letter", "topic.control",
         "worker.concurrency", "worker.max_job_bytes", "worker.shutdown_grace_ms", "worker.revoke_grace_ms", "worker.id",
         "worker.chunk_coalesce_bytes", "worker.chunk_coalesce_ms",
         "provider.kind", "provider.base_url", "provider.model", "provider.api_key", "provider.secret_key", "provider.access_token",
@@ -176,6 +177,7 @@ extension WorkerConfiguration {
         case "topic.chunks": chunksTopic = try nonEmpty()
         case "topic.results": resultsTopic = try nonEmpty()
         case "topic.dead_letter": deadLetterTopic = try nonEmpty()
+        case "topic.control": controlTopic = try nonEmpty()
         case "worker.concurrency": concurrency = try integer(1...100_000)
         case "worker.max_job_bytes": maxJobBytes = try integer(64...(64 << 20))
         case "worker.shutdown_grace_ms": shutdownGrace = try milliseconds(0...3_600_000)
@@ -288,7 +290,7 @@ extension WorkerConfiguration {
         var lines = kafka.properties.map { "kafka.\($0.key) = \(Self.isSecret($0.key) ? "***" : $0.value)" }
         lines += [
             "topic.jobs = \(jobsTopic)", "topic.chunks = \(chunksTopic)", "topic.results = \(resultsTopic)",
-            "topic.dead_letter = \(deadLetterTopic)", "worker.concurrency = \(concurrency)",
+            "topic.dead_letter = \(deadLetterTopic)", "topic.control = \(controlTopic)", "worker.concurrency = \(concurrency)",
             "provider.kind = \(providerKind.rawValue)", "provider.base_url = \(providerBaseURL)", "provider.model = \(providerModel)",
             "provider.api_key = \(providerAPIKey == nil ? "(unset)" : "***")",
         ]

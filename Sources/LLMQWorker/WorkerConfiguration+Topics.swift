@@ -4,12 +4,12 @@ extension WorkerConfiguration {
     /// The default topic names (`topic.*` keys unset): what the embedded setups create.
     public static let defaults = WorkerConfiguration()
 
-    /// Creates the four topics this configuration names on an embedded cluster
+    /// Creates the five topics this configuration names on an embedded cluster
     /// (`llmq dev`, the tests, the benchmark and the fault suite).
     public func createTopics(on cluster: MockCluster, jobPartitions: Int, chunkPartitions: Int, resultPartitions: Int,
                              deadLetterPartitions: Int = 1, replicationFactor: Int = 1) throws {
         for (topic, partitions) in [(jobsTopic, jobPartitions), (chunksTopic, chunkPartitions),
-                                    (resultsTopic, resultPartitions), (deadLetterTopic, deadLetterPartitions)] {
+                                    (resultsTopic, resultPartitions), (deadLetterTopic, deadLetterPartitions), (controlTopic, 1)] {
             try cluster.createTopic(topic, partitions: partitions, replicationFactor: replicationFactor)
         }
     }

@@ -18,6 +18,8 @@ public struct WorkerConfiguration: Sendable {
     public var resultsTopic = "llmq.results"
     /// `topic.dead_letter`. Default `llmq.jobs.dlq`.
     public var deadLetterTopic = "llmq.jobs.dlq"
+    /// `topic.control`: cancel requests, read by every worker without a group. Default `llmq.control`.
+    public var controlTopic = "llmq.control"
 
     /// `worker.concurrency`: jobs in flight per process. Default 64.
     public var concurrency = 64

@@ -100,7 +100,7 @@ struct JobResultTests {
     }
 
     @Test func statusRawValues() {
-        #expect(JobResult.Status.allCases.map(\.rawValue) == ["succeeded", "failed", "invalid", "expired"])
+        #expect(JobResult.Status.allCases.map(\.rawValue) == ["succeeded", "failed", "invalid", "expired", "cancelled"])
     }
 
     @Test func workerIsWrittenOnlyWhenKnown() throws {

@@ -216,17 +216,8 @@ struct SetupError: Error, CustomStringConvertible {
 private struct WorkerConf {
     var entries: [(key: String, value: String, line: Int)]
 
-    /// The worker's keys besides `kafka.*` (DESIGN.md, WorkerConfiguration+Loading.swift).
-    static let knownKeys: Set<String> = [
-        "topic.jobs", "topic.chunks", "topic.results", "topic.dead_letter",
-        "worker.concurrency", "worker.max_job_bytes", "worker.shutdown_grace_ms", "worker.revoke_grace_ms", "worker.id",
-        "worker.chunk_coalesce_bytes", "worker.chunk_coalesce_ms",
-        "provider.kind", "provider.base_url", "provider.model", "provider.api_key", "provider.secret_key",
-        "provider.access_token",
-        "retry.max_attempts", "retry.initial_backoff_ms", "retry.max_backoff_ms",
-        "timeout.connect_ms", "timeout.first_chunk_ms", "timeout.idle_ms", "timeout.total_ms",
-        "metrics.host", "metrics.port", "log.level",
-    ]
+    /// The worker's keys besides `kafka.*`, from the worker itself.
+    static let knownKeys = Set(WorkerConfiguration.knownKeys)
 
     static func load() throws -> WorkerConf {
         let text = try String(contentsOf: Paths.workerConf, encoding: .utf8)
