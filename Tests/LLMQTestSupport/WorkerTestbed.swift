@@ -64,6 +64,12 @@ public final class WorkerTestbed: Sendable {
         try WorkerConfiguration.load(file: nil, environment: [:], overrides: settings(concurrency: concurrency, extra: extra))
     }
 
+    /// Asks the workers to cancel a job (a message on the control topic).
+    public func cancel(id: String) async throws {
+        try await producer.send(OutgoingMessage(topic: WorkerConfiguration.defaults.controlTopic, key: Array(id.utf8),
+                                                value: ControlMessage(cancel: id).encoded()))
+    }
+
     /// Enqueues one raw job payload.
     public func enqueueRaw(_ bytes: [UInt8], key: String? = nil, headers: [KafkaHeader] = []) async throws {
         try await producer.send(OutgoingMessage(topic: Self.jobsTopic, key: key.map { Array($0.utf8) }, value: bytes, headers: headers))
