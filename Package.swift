@@ -47,9 +47,11 @@ let package = Package(
         // The message contract: jobs, chunk events, results, dead-letter headers. No Kafka, no HTTP.
         .target(name: "LLMQCore"),
         // SSE parsing, the Provider protocol, OpenAI and ERNIE providers, retry policy, timeouts.
+        // Takes Core's job and usage types as they are.
         .target(
             name: "LLMQProviders",
             dependencies: [
+                "LLMQCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -129,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "LLMQProvidersTests",
             dependencies: [
-                "LLMQProviders", "LLMQMockLLM", "LLMQHarness",
+                "LLMQProviders", "LLMQCore", "LLMQMockLLM", "LLMQHarness",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]
