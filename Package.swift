@@ -47,9 +47,11 @@ let package = Package(
         // The message contract: jobs, chunk events, results, dead-letter headers. No Kafka, no HTTP.
         .target(name: "LLMQCore"),
         // SSE parsing, the Provider protocol, OpenAI and ERNIE providers, retry policy, timeouts.
+        // Takes Core's job and usage types as they are.
         .target(
             name: "LLMQProviders",
             dependencies: [
+                "LLMQCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -95,7 +97,7 @@ let package = Package(
         .target(
             name: "LLMQHarness",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -112,11 +114,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Test helpers shared by the test targets: deadlines, topic collectors, worker processes.
+        // Seeded random, waiting on a condition with a deadline, unique names: no dependencies at all,
+        // so a module's unit tests can use them without linking librdkafka, Hummingbird or HTTP.
+        .target(name: "LLMQTesting"),
+        // Test helpers shared by the integration tests: Kafka fixtures, the in-process and process testbeds.
         .target(
             name: "LLMQTestSupport",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders", "LLMQHarness",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders", "LLMQHarness", "LLMQTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -124,12 +129,13 @@ let package = Package(
             ],
             path: "Tests/LLMQTestSupport"
         ),
-        .testTarget(name: "LLMQKafkaTests", dependencies: ["LLMQKafka", "LLMQTestSupport", "LLMQHarness"]),
-        .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore", "LLMQHarness"]),
+        .testTarget(name: "LLMQKafkaTests", dependencies: ["LLMQKafka", "LLMQTestSupport", "LLMQTesting"]),
+        // Core's tests link nothing but Core: no librdkafka, no Hummingbird, no HTTP client.
+        .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore", "LLMQTesting"]),
         .testTarget(
             name: "LLMQProvidersTests",
             dependencies: [
-                "LLMQProviders", "LLMQMockLLM", "LLMQHarness",
+                "LLMQProviders", "LLMQCore", "LLMQMockLLM", "LLMQTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]
@@ -138,12 +144,13 @@ let package = Package(
             name: "LLMQWorkerTests",
             dependencies: [
                 "LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness",
+                "LLMQTesting",
                 .product(name: "Clocks", package: "swift-clocks"),
             ]
         ),
         .testTarget(
             name: "LLMQToolsTests",
-            dependencies: ["LLMQTools", "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness"]
+            dependencies: ["LLMQTools", "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness", "LLMQTesting"]
         ),
     ]
 )

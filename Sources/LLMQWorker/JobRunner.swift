@@ -119,7 +119,7 @@ public final class JobRunner: Sendable {
             finishReason: outcome.finishReason, streamID: outcome.streamID,
             streamEvents: status == .succeeded ? outcome.streamEvents : nil, attempts: outcome.attempts,
             model: outcome.model ?? job.model ?? configuration.providerModel, provider: provider.name,
-            usage: outcome.usage.map { .init(promptTokens: $0.promptTokens, completionTokens: $0.completionTokens, totalTokens: $0.totalTokens) },
+            usage: outcome.usage,
             timing: .init(queuedMs: queuedMs, firstChunkMs: outcome.firstChunkMs, totalMs: elapsedMs(since: started)),
             error: errorInfo, metadata: job.metadata, source: source, worker: workerID)
         if status != .succeeded {
@@ -153,10 +153,9 @@ public final class JobRunner: Sendable {
             timeouts.total = min(timeouts.total, .milliseconds(max(1, Int(deadline.timeIntervalSinceNow * 1000))))
         }
         let request = ProviderRequest(
-            messages: job.messages.map { ChatMessage(role: $0.role, content: $0.content) },
+            messages: job.messages,
             model: job.model ?? configuration.providerModel,
-            params: GenerationParams(maxTokens: job.params.maxTokens, temperature: job.params.temperature,
-                                     topP: job.params.topP, stop: job.params.stop),
+            params: job.params,
             stream: job.stream)
         let completion: ProviderCompletion
         do {
@@ -274,11 +273,11 @@ struct JobOutcome {
     var text = ""
     var finishReason: String?
     var model: String?
-    var usage: TokenUsage?
+    var usage: JobResult.Usage?
     var firstChunkMs: Int?
 
     /// Usage is summed over attempts, also failed and cut-off ones.
-    mutating func addUsage(_ more: TokenUsage) { usage = usage.map { $0 + more } ?? more }
+    mutating func addUsage(_ more: JobResult.Usage) { usage = usage.map { $0 + more } ?? more }
 }
 
 /// The job's deadline passed before or during the call.

@@ -1,5 +1,5 @@
 import LLMQKafka
-import LLMQHarness
+import LLMQTesting
 import Testing
 
 @testable import LLMQWorker
