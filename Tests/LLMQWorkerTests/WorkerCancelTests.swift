@@ -5,6 +5,7 @@ import LLMQKafka
 import LLMQMockLLM
 import LLMQTestSupport
 import LLMQWorker
+import LLMQTesting
 import Testing
 
 /// Cancel requests on the control topic (issue 13's worker side), against the mock cluster and the
