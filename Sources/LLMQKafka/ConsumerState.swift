@@ -231,6 +231,11 @@ final class ConsumerState: Sendable {
         }
     }
 
+    /// From librdkafka's log: the group's join state changed.
+    func joinStateChanged(steady: Bool) {
+        sendCommitIf { $0.joinState(steady: steady, at: .now) }
+    }
+
     /// On the poll thread: an asynchronous commit returned. Starts the next one if more was stored
     /// meanwhile, unless the group is rebalancing (`CommitSchedule`).
     func commitReturned(_ err: rd_kafka_resp_err_t) {

@@ -35,11 +35,18 @@ public final class KafkaConsumer: Sendable {
         let sessionTimeoutMs = config["session.timeout.ms"].flatMap { Int($0) } ?? 45_000
         let state = ConsumerState(limits: limits, handler: rebalanceHandler, commitPromptly: commitPromptly,
                                   commitHold: .milliseconds(min(max(sessionTimeoutMs, 5_000), 60_000)))
-        let callbacks = ClientCallbacks(
-            rebalance: { client, err, partitions in state.handleRebalance(client: client, err: err, partitions: partitions) },
-            offsetCommit: { err in state.commitReturned(err) },
-            fatal: onFatal,
-            statistics: Self.statisticsCallback(statistics))
+        if commitPromptly {
+            // librdkafka reports the group's join state only in its `cgrp` debug log; prompt commits
+            // must know it (CommitSchedule). The extra lines are dropped unless logging at debug.
+            let debug = config["debug"].map { $0.split(separator: ",").map(String.init) } ?? []
+            if !debug.contains("cgrp") && !debug.contains("all") { config["debug"] = (debug + ["cgrp"]).joined(separator: ",") }
+        }
+        var callbacks = ClientCallbacks()
+        callbacks.rebalance = { client, err, partitions in state.handleRebalance(client: client, err: err, partitions: partitions) }
+        callbacks.offsetCommit = { err in state.commitReturned(err) }
+        callbacks.fatal = onFatal
+        if commitPromptly { callbacks.joinState = { steady in state.joinStateChanged(steady: steady) } }
+        callbacks.statistics = Self.statisticsCallback(statistics)
         let client = try RdKafkaClient(kind: .consumer, config: config, logger: logger, callbacks: callbacks)
         rd_kafka_poll_set_consumer(client.handle)
         state.attach(client)

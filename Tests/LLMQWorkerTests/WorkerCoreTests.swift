@@ -127,8 +127,10 @@ struct WorkerCoreTests {
         b.signal(SIGTERM)
         #expect(try await b.waitForExit() == 0, "\(b.log.suffix(3000))")
         let repeated = results.values.filter { $0.count > 1 }.count
-        // In flight at the kill: up to `concurrency` jobs, plus those whose commit was on its way.
-        #expect(repeated <= 2 * concurrency, "\(repeated) jobs ran twice after kill -9 with \(concurrency) in flight")
+        // In flight at the kill: up to `concurrency` jobs, plus those finished within one commit
+        // spacing (100 ms) or whose commit was on its way. (librdkafka's 1 s auto-commit timer
+        // repeated about 30 here.)
+        #expect(repeated <= 3 * concurrency, "\(repeated) jobs ran twice after kill -9 with \(concurrency) in flight")
         await bed.close()
     }
 
