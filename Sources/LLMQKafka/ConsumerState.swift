@@ -32,7 +32,12 @@ final class ConsumerState: Sendable {
     private let clientReference = Mutex<WeakClient>(WeakClient())
 
     /// - Parameter commitHold: how long commits stay held in a rebalance that sends this member no callback.
-    init(limits: FlowLimits, handler: RebalanceHandler?, commitPromptly: Bool, commitHold: Duration) {
+    /// Told whether fetching is on, each time the flow pauses or resumes it (under the flow's lock: keep it cheap).
+    private let onFetching: (@Sendable (Bool) -> Void)?
+
+    init(limits: FlowLimits, handler: RebalanceHandler?, commitPromptly: Bool, commitHold: Duration,
+         onFetching: (@Sendable (Bool) -> Void)? = nil) {
+        self.onFetching = onFetching
         locked = Mutex(Locked(flow: ConsumerFlow(limits: limits)))
         schedule = Mutex(CommitSchedule(hold: commitHold))
         self.handler = handler
@@ -366,12 +371,14 @@ final class ConsumerState: Sendable {
         for action in actions {
             switch action {
             case .pause(let tps):
+                onFetching?(false)
                 let list = TopicPartitionList(tps)
                 let err = rd_kafka_pause_partitions(client.handle, list.pointer)
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                     client.logger.warning("pause failed", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
                 }
             case .resume(let tps):
+                onFetching?(true)
                 let list = TopicPartitionList(tps)
                 let err = rd_kafka_resume_partitions(client.handle, list.pointer)
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR {

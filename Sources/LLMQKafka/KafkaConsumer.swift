@@ -21,10 +21,11 @@ public final class KafkaConsumer: Sendable {
     ///     time, instead of only on librdkafka's auto-commit timer. Default false.
     ///   - onFatal: called once if librdkafka reports a fatal error.
     ///   - statistics: called on the poll thread with librdkafka's statistics, every `statistics.interval.ms`.
+    ///   - onFetching: told whether fetching is on each time the read-ahead bound pauses or resumes it.
     ///   - rebalanceHandler: called for each assignment change before it completes.
     public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.consumer"), limits: FlowLimits = .reader,
                 commitPromptly: Bool = false, onFatal: (@Sendable (KafkaError) -> Void)? = nil,
-                statistics: (any ConsumerStatisticsHandler)? = nil,
+                statistics: (any ConsumerStatisticsHandler)? = nil, onFetching: (@Sendable (Bool) -> Void)? = nil,
                 rebalanceHandler: RebalanceHandler? = nil) throws {
         var config = config
         config.setDefault("enable.auto.offset.store", "false")
@@ -34,7 +35,7 @@ public final class KafkaConsumer: Sendable {
         // A rebalance that sends this member no callback holds commits at most about one session timeout.
         let sessionTimeoutMs = config["session.timeout.ms"].flatMap { Int($0) } ?? 45_000
         let state = ConsumerState(limits: limits, handler: rebalanceHandler, commitPromptly: commitPromptly,
-                                  commitHold: .milliseconds(min(max(sessionTimeoutMs, 5_000), 60_000)))
+                                  commitHold: .milliseconds(min(max(sessionTimeoutMs, 5_000), 60_000)), onFetching: onFetching)
         if commitPromptly {
             // librdkafka reports the group's join state only in its `cgrp` debug log; prompt commits
             // must know it (CommitSchedule). The extra lines are dropped unless logging at debug.
@@ -78,10 +79,12 @@ public final class KafkaConsumer: Sendable {
     public static func withConsumer<T>(
         config: KafkaConfig, logger: Logger, limits: FlowLimits = .reader, commitPromptly: Bool = false,
         onFatal: (@Sendable (KafkaError) -> Void)? = nil, statistics: (any ConsumerStatisticsHandler)? = nil,
-        rebalanceHandler: RebalanceHandler? = nil, _ body: (KafkaConsumer) async throws -> T
+        onFetching: (@Sendable (Bool) -> Void)? = nil, rebalanceHandler: RebalanceHandler? = nil,
+        _ body: (KafkaConsumer) async throws -> T
     ) async throws -> T {
         let consumer = try KafkaConsumer(config: config, logger: logger, limits: limits, commitPromptly: commitPromptly,
-                                         onFatal: onFatal, statistics: statistics, rebalanceHandler: rebalanceHandler)
+                                         onFatal: onFatal, statistics: statistics, onFetching: onFetching,
+                                         rebalanceHandler: rebalanceHandler)
         do {
             let result = try await body(consumer)
             await consumer.close()
