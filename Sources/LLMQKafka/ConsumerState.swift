@@ -172,6 +172,12 @@ final class ConsumerState: Sendable {
             notify(.revoked(list))
             if rd_kafka_assignment_lost(rk) == 0 {
                 commitBeforeRevoke(client)
+            } else {
+                // librdkafka dropped the stored offsets with the assignment (after a commit or sync
+                // answered ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID): what finished since the last
+                // commit runs again wherever these partitions go (or resumes here if they come back).
+                client.logger.warning("assignment lost: offsets stored since the last commit are dropped; finished jobs past them may run again",
+                                      metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
             }
             update { state in apply(state.flow.revoked(list)) }
             if cooperative {
