@@ -21,7 +21,7 @@ struct CommitSchedule: Sendable {
     /// Offsets were stored since the last commit was sent.
     private(set) var pending = false
     private var heldUntil: ContinuousClock.Instant?
-    /// The join state librdkafka reports: commits go only while it is `steady`. Assumed steady until
+    /// Whether librdkafka's join state lets a commit carry the current generation. Assumed so until
     /// a report says otherwise (the holds above then cover what the reports would).
     private var groupSteady = true
     /// Assign callbacks still to come before a hold set by a revoke ends.
@@ -34,8 +34,9 @@ struct CommitSchedule: Sendable {
 
     func isHeld(at now: ContinuousClock.Instant) -> Bool { !groupSteady || (heldUntil.map { now < $0 } ?? false) }
 
-    /// librdkafka reported a join state. Leaving `steady` holds commits at once: one sent after this
-    /// member's JoinGroup still carries the old generation. Back to `steady`, held commits go.
+    /// librdkafka reported a join state. Entering `init` or `wait-join` holds commits at once: one
+    /// sent after this member's JoinGroup still carries the old generation. Once the JoinGroup is
+    /// answered (the generation is current again), held commits go.
     mutating func joinState(steady: Bool, at now: ContinuousClock.Instant) -> Bool {
         groupSteady = steady
         guard steady else { return false }

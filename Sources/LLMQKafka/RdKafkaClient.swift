@@ -13,8 +13,9 @@ struct ClientCallbacks: Sendable {
     var offsetCommit: (@Sendable (rd_kafka_resp_err_t) -> Void)?
     /// Once, when librdkafka reports a fatal error.
     var fatal: (@Sendable (KafkaError) -> Void)?
-    /// Consumers: the group's join state changed; true when it is `steady` (no rebalance under
-    /// way). Read from librdkafka's `cgrp` debug log, its only report of the join state.
+    /// Consumers: the group's join state changed; true when a commit sent now carries the current
+    /// generation (any state but `init` and `wait-join`, where the member is about to join or waits
+    /// for its JoinGroup answer). Read from librdkafka's `cgrp` debug log, its only report of it.
     var joinState: (@Sendable (_ steady: Bool) -> Void)?
     /// Consumers: each statistics document (`statistics.interval.ms`), parsed, on the poll thread.
     var statistics: (@Sendable (ConsumerStatistics) -> Void)?
@@ -85,7 +86,7 @@ final class RdKafkaClient: @unchecked Sendable {
     private func log(level: Int32, facility: UnsafePointer<CChar>?, message: UnsafePointer<CChar>?) {
         if let joinState = callbacks.joinState, let facility, let message, strcmp(facility, "CGRPJOINSTATE") == 0,
            let state = Self.newJoinState(message) {
-            joinState(state == "steady")
+            joinState(state != "init" && state != "wait-join")
         }
         // syslog levels: 0-2 critical, 3 error, 4 warning, 5-6 info/notice, 7 debug.
         let swiftLevel: Logger.Level = switch level {
