@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "LLMQMockLLM", targets: ["LLMQMockLLM"]),
         .library(name: "LLMQWorker", targets: ["LLMQWorker"]),
         .library(name: "LLMQTools", targets: ["LLMQTools"]),
+        .library(name: "LLMQGateway", targets: ["LLMQGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         // Tests only: TestClock for time-dependent code (retry delays, watchdog, coalescer).
@@ -79,11 +81,25 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // The HTTP gateway (`llmq gateway`): jobs and SSE over the topics, the OpenAI-compatible
+        // endpoint, the web page, auth and limits.
+        .target(
+            name: "LLMQGateway",
+            dependencies: [
+                "LLMQWorker", "LLMQKafka", "LLMQCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         // Operator and CLI tooling: enqueue, tail, dev, dead-letter list/replay, group status, progress.
         .target(
             name: "LLMQTools",
             dependencies: [
-                "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM",
+                "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQGateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -106,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "llmq",
             dependencies: [
-                "LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQMockLLM", "LLMQCore", "LLMQProviders", "LLMQHarness",
+                "LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQMockLLM", "LLMQCore", "LLMQProviders", "LLMQHarness", "LLMQGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,7 +132,7 @@ let package = Package(
         .target(
             name: "LLMQTestSupport",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders", "LLMQHarness",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders", "LLMQHarness", "LLMQGateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -139,6 +155,14 @@ let package = Package(
             dependencies: [
                 "LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness",
                 .product(name: "Clocks", package: "swift-clocks"),
+            ]
+        ),
+        .testTarget(
+            name: "LLMQGatewayTests",
+            dependencies: [
+                "LLMQGateway", "LLMQTools", "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQProviders", "LLMQTestSupport", "LLMQHarness",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

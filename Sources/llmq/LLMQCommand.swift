@@ -12,7 +12,7 @@ struct LLMQCommand: AsyncParsableCommand {
             and `llmq tail`.
             """,
         subcommands: [
-            DevCommand.self, WorkerCommand.self, EnqueueCommand.self, TailCommand.self, DLQCommand.self, StatusCommand.self,
+            DevCommand.self, WorkerCommand.self, GatewayCommand.self, EnqueueCommand.self, TailCommand.self, CancelCommand.self, DLQCommand.self, StatusCommand.self,
             DevBrokerCommand.self, MockLLMCommand.self, BenchCommand.self, FaultsCommand.self,
         ]
     )

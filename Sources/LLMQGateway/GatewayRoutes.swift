@@ -1,0 +1,311 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LLMQCore
+import LLMQKafka
+import Logging
+import NIOCore
+import Synchronization
+
+/// The gateway's HTTP API over the hub (reads) and the producer (writes).
+struct GatewayRoutes: Sendable {
+    let hub: GatewayHub
+    let producer: KafkaProducer
+    let topics: GatewayHub.Topics
+    let parser: JobParser
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func register(on router: Router<GatewayRequestContext>) {
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                     body: .init(byteBuffer: ByteBuffer(string: GatewayPage.html)))
+        }
+        router.get("/healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
+        let api = router.group("v1")
+        api.post("jobs") { request, _ in try await self.submit(request) }
+        api.get("jobs") { request, _ in self.list(request) }
+        api.get("jobs/:id") { _, context in self.status(try context.parameters.require("id")) }
+        api.get("jobs/:id/events") { request, context in
+            self.events(try context.parameters.require("id"), request: request, context: context)
+        }
+        api.delete("jobs/:id") { _, context in try await self.cancel(try context.parameters.require("id")) }
+        api.get("events") { _, context in self.allEvents(context: context) }
+        api.post("chat/completions") { request, context in try await self.chatCompletion(request, context: context) }
+    }
+
+    // MARK: - Jobs
+
+    private func submit(_ request: Request) async throws -> Response {
+        let bytes: [UInt8]
+        do { bytes = try await body(request) } catch let response as ErrorResponse { return response.response }
+        guard let root = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)), case .object(var object) = root else {
+            return Self.error(.badRequest, kind: "malformed_json", "the body must be a job as a JSON object")
+        }
+        var payload = bytes
+        if object["id"] == nil || object["id"] == .null {
+            object["id"] = .string(Self.newJobID())
+            payload = Self.encode(.object(object))
+        }
+        let job: Job
+        switch parser.parse(payload) {
+        case .success(let parsed): job = parsed
+        case .failure(let error): return Self.error(.badRequest, kind: error.kind, error.message)
+        }
+        guard hub.claim(job.id) else {
+            return Self.json(.accepted, Self.object(["id": .string(job.id), "duplicate": .bool(true)]), location: job.id)
+        }
+        do {
+            try await producer.send(OutgoingMessage(topic: topics.jobs, key: Array(job.id.utf8), value: payload))
+        } catch {
+            hub.release(job.id)
+            logger.warning("enqueue failed", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+            return Self.error(.serviceUnavailable, kind: "enqueue_failed", "the job could not be enqueued: \(error)")
+        }
+        return Self.json(.accepted, Self.object(["id": .string(job.id)]), location: job.id)
+    }
+
+    private func status(_ id: String) -> Response {
+        guard let record = hub.record(id) else {
+            return Self.error(.notFound, kind: "not_found", "no job \(id) in this gateway's window (recent jobs only: gateway.window_ms, gateway.window_jobs)")
+        }
+        if case .result(_, let json)? = record.result?.kind {
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
+        }
+        return Self.json(.accepted, Self.summary(record))
+    }
+
+    private func list(_ request: Request) -> Response {
+        let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) }.map { min(max($0, 1), 1000) } ?? 50
+        let jobs = hub.recent(limit).map { Self.summary($0) }
+        return Self.json(.ok, Self.object(["jobs": .array(jobs.map { .object($0) })]))
+    }
+
+    /// What is known of a job: status (`queued`, `streaming`, or the result's), attempt, text so far.
+    static func summary(_ record: JobWindow.Record) -> [String: JSONValue] {
+        var summary: [String: JSONValue] = ["id": .string(record.id), "cancel_requested": .bool(record.cancelRequested)]
+        if case .result(let result, _)? = record.result?.kind {
+            summary["status"] = .string(result?.status.rawValue ?? "unknown")
+            if let result, let value = try? JSONDecoder().decode(JSONValue.self, from: Data(result.encodedForDelivery())) {
+                summary["result"] = value
+            }
+        } else {
+            summary["status"] = .string(record.streamID == nil ? "queued" : "streaming")
+        }
+        if let streamID = record.streamID {
+            summary["stream_id"] = .string(streamID)
+            summary["attempt"] = .number(Double(record.attempt))
+            summary["text"] = .string(record.text)
+        }
+        return summary
+    }
+
+    private func cancel(_ id: String) async throws -> Response {
+        if let record = hub.record(id), case .result(let result, _)? = record.result?.kind {
+            return Self.json(.conflict, Self.object(["id": .string(id), "status": .string(result?.status.rawValue ?? "unknown"),
+                                                      "error": .object(["kind": .string("finished"), "message": .string("the job already has its result")])]))
+        }
+        do {
+            try await producer.send(OutgoingMessage(topic: topics.control, key: Array(id.utf8), value: ControlMessage(cancel: id).encoded()))
+        } catch {
+            return Self.error(.serviceUnavailable, kind: "cancel_failed", "the cancel request could not be sent: \(error)")
+        }
+        return Self.json(.accepted, Self.object(["id": .string(id), "status": .string("cancel_requested")]))
+    }
+
+    // MARK: - Event streams
+
+    private func events(_ id: String, request: Request, context: GatewayRequestContext) -> Response {
+        let resume = ResumePoint(lastEventID: request.headers[Self.lastEventID])
+        let client: ClientStream
+        do throws(GatewayHub.Refused) { client = try hub.follow(job: id, resume: resume) } catch { return Self.tooManyClients(error) }
+        return sse(client, context: context)
+    }
+
+    private func allEvents(context: GatewayRequestContext) -> Response {
+        let client: ClientStream
+        do throws(GatewayHub.Refused) { client = try hub.followAll() } catch { return Self.tooManyClients(error) }
+        return sse(client, context: context)
+    }
+
+    private func sse(_ client: ClientStream, context: GatewayRequestContext) -> Response {
+        let hub = self.hub
+        context.channel.closeFuture.whenComplete { _ in client.disconnect() }
+        return Response(status: .ok, headers: Self.sseHeaders, body: ResponseBody { writer in
+            defer { hub.leave(client) }
+            // A first comment puts the headers on the wire at once.
+            try await writer.write(ByteBuffer(string: ": llmq\n\n"))
+            loop: while true {
+                switch await client.next() {
+                case .events(let events):
+                    try await writer.write(Self.concatenate(events.lazy.map(\.frame)))
+                case .end(let final):
+                    if let final { try await writer.write(final) }
+                    break loop
+                }
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    static func concatenate(_ frames: some Sequence<ByteBuffer>) -> ByteBuffer {
+        var iterator = frames.makeIterator()
+        guard var first = iterator.next() else { return ByteBuffer() }
+        while var next = iterator.next() { first.writeBuffer(&next) }
+        return first
+    }
+
+    // MARK: - OpenAI chat completions
+
+    private func chatCompletion(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let bytes: [UInt8]
+        do { bytes = try await body(request) } catch let response as ErrorResponse { return response.response }
+        let chat: ChatCompletionRequest
+        do { chat = try ChatCompletionRequest(json: bytes) } catch {
+            return Self.openAIError(.badRequest, ChatCompletionResponse.errorJSON(message: error.message, type: "invalid_request_error",
+                                                                                   code: nil, param: error.param))
+        }
+        let keep = chat.keep || ["true", "1", "yes"].contains(request.headers[Self.keepHeader]?.lowercased() ?? "")
+        let jobID = "chat-" + UUID().uuidString.prefix(12).lowercased()
+        _ = hub.claim(jobID)
+        let client: ClientStream
+        do throws(GatewayHub.Refused) { client = try hub.follow(job: jobID, resume: nil) } catch {
+            hub.release(jobID)
+            return Self.openAIError(.serviceUnavailable, ChatCompletionResponse.errorJSON(
+                message: "too many clients (gateway.max_clients = \(error.maxClients))", type: "server_error", code: "overloaded"))
+        }
+        do {
+            try await producer.send(OutgoingMessage(topic: topics.jobs, key: Array(jobID.utf8), value: chat.jobJSON(id: jobID)))
+        } catch {
+            hub.leave(client)
+            hub.release(jobID)
+            return Self.openAIError(.serviceUnavailable, ChatCompletionResponse.errorJSON(
+                message: "the job could not be enqueued: \(error)", type: "server_error", code: "enqueue_failed"))
+        }
+        // A client that leaves before the result cancels its job, unless it asked to keep it.
+        let producer = self.producer
+        let controlTopic = topics.control
+        let logger = self.logger
+        let watch = DoneFlag()
+        context.channel.closeFuture.whenComplete { _ in
+            client.disconnect()
+            guard !keep, !watch.isDone else { return }
+            logger.info("client left before its result; cancelling", metadata: ["job_id": "\(jobID)"])
+            Task { try? await producer.send(OutgoingMessage(topic: controlTopic, key: Array(jobID.utf8), value: ControlMessage(cancel: jobID).encoded())) }
+        }
+        let created = Int(Date().timeIntervalSince1970)
+        if chat.stream {
+            let hub = self.hub
+            return Response(status: .ok, headers: Self.sseHeaders, body: ResponseBody { writer in
+                var mapper = ChatCompletionStream(jobID: jobID, created: created, model: chat.model, includeUsage: chat.includeUsage)
+                defer { hub.leave(client) }
+                loop: while true {
+                    switch await client.next() {
+                    case .events(let events):
+                        var out = ByteBuffer()
+                        var ended = false
+                        for event in events {
+                            for output in mapper.apply(event) {
+                                switch output {
+                                case .data(let json): out.writeImmutableBuffer(SSEFrame.data(json))
+                                case .failed(let json): out.writeImmutableBuffer(SSEFrame.data(json)); ended = true
+                                case .done: out.writeString("data: [DONE]\n\n"); ended = true
+                                }
+                            }
+                        }
+                        if out.readableBytes > 0 { try await writer.write(out) }
+                        if ended { watch.markDone(); break loop }
+                    case .end(let final):
+                        if final != nil {
+                            try await writer.write(SSEFrame.data(ChatCompletionResponse.errorJSON(
+                                message: "the client read too slowly and was disconnected", type: "server_error", code: "slow_client")))
+                        }
+                        break loop
+                    }
+                }
+                try await writer.finish(nil)
+            })
+        }
+        defer { hub.leave(client) }
+        while true {
+            switch await client.next() {
+            case .events(let events):
+                for event in events {
+                    guard case .result(let result, _) = event.kind else { continue }
+                    watch.markDone()
+                    guard let result else {
+                        return Self.openAIError(.badGateway, ChatCompletionResponse.errorJSON(message: "the job's result could not be read", type: "llmq_error", code: "bad_result"))
+                    }
+                    guard result.status == .succeeded else {
+                        let (type, code, message) = ChatCompletionResponse.describe(result)
+                        return Self.openAIError(HTTPResponse.Status(code: ChatCompletionResponse.httpStatus(for: result.status)),
+                                                ChatCompletionResponse.errorJSON(message: message, type: type, code: code))
+                    }
+                    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(
+                        bytes: ChatCompletionResponse.completionJSON(jobID: jobID, created: created, requestModel: chat.model, result: result))))
+                }
+            case .end:
+                return Self.openAIError(.serviceUnavailable, ChatCompletionResponse.errorJSON(message: "the gateway stopped before the job ended", type: "server_error", code: "unavailable"))
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    static let keepHeader = HTTPField.Name("X-LLMQ-Keep")!
+    static let sseHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
+
+    private struct ErrorResponse: Error { var response: Response }
+
+    private func body(_ request: Request) async throws -> [UInt8] {
+        var request = request
+        do {
+            let buffer = try await request.collectBody(upTo: maxBodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw ErrorResponse(response: Self.error(.contentTooLarge, kind: "too_large", "the body is over gateway.max_body_bytes (\(maxBodyBytes) bytes)"))
+        }
+    }
+
+    static func newJobID() -> String { "job-" + UUID().uuidString.prefix(12).lowercased() }
+
+    static func encode(_ value: JSONValue) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? Array(encoder.encode(value))) ?? Array("{}".utf8)
+    }
+
+    static func object(_ object: [String: JSONValue]) -> [String: JSONValue] { object }
+
+    static func json(_ status: HTTPResponse.Status, _ object: [String: JSONValue], location: String? = nil) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let location { headers[.location] = "/v1/jobs/\(location)" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: encode(.object(object)))))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func error(_ status: HTTPResponse.Status, kind: String, _ message: String) -> Response {
+        json(status, ["error": .object(["kind": .string(kind), "message": .string(message)])])
+    }
+
+    static func openAIError(_ status: HTTPResponse.Status, _ json: [UInt8]) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+
+    static func tooManyClients(_ error: GatewayHub.Refused) -> Response {
+        var response = Self.error(.serviceUnavailable, kind: "too_many_clients", "this gateway serves at most \(error.maxClients) streams at once (gateway.max_clients)")
+        response.headers[.retryAfter] = "1"
+        return response
+    }
+}
+
+/// Set once a completion has its result, so a later connection close does not cancel the job.
+final class DoneFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isDone: Bool { flag.load(ordering: .acquiring) }
+    func markDone() { flag.store(true, ordering: .releasing) }
+}
