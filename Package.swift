@@ -111,11 +111,12 @@ let package = Package(
         .target(
             name: "LLMQHarness",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // The CLI: parses arguments and wires the pieces above; nothing else.

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the real clients the gateway tests drive, when missing. Safe to run repeatedly.
+#  - .venv-clients/: a Python virtualenv with the official OpenAI SDK (`openai`) and `websockets`
+#    (the Chrome DevTools protocol client of the browser test), from PyPI.
+#  - Debian's `chromium` (headless browser test), through apt-get.
+# Tests that need a client skip with a message naming this script only when it could not be installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv-clients
+PYTHON=${PYTHON:-python3}
+
+if ! "$VENV/bin/python" -c 'import openai, websockets' 2>/dev/null; then
+    echo "Creating $VENV with openai and websockets (pip)..." >&2
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check openai websockets
+fi
+
+find_chromium() {
+    for name in chromium chromium-browser google-chrome; do
+        if command -v "$name" >/dev/null 2>&1; then return 0; fi
+    done
+    return 1
+}
+if ! find_chromium; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "chromium is missing and apt-get is not available: install a Chromium or Chrome for the browser test." >&2
+        exit 1
+    fi
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+            echo "chromium is missing: run 'apt-get install -y chromium' as root." >&2
+            exit 1
+        fi
+    fi
+    echo "Installing chromium (apt-get)..." >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+fi
+echo "test clients ready: $VENV (openai, websockets), $(command -v chromium || command -v chromium-browser || command -v google-chrome)" >&2
