@@ -8,7 +8,7 @@ import NIOCore
 import ServiceLifecycle
 
 /// `llmq gateway`: HTTP and Server-Sent Events over llmq's topics. A stateless replica: it reads
-/// the jobs, chunks, results and control topics without a consumer group (`TopicFollower`), keeps
+/// the jobs, chunks, results and control topics without a consumer group (`WindowedTopicReader`), keeps
 /// a bounded window of recent jobs (`JobWindow`) and fans events out to its own clients
 /// (`GatewayHub`); it writes jobs and cancel requests with an idempotent producer.
 public final class Gateway: Service {
@@ -38,7 +38,7 @@ public final class Gateway: Service {
         }
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .error)
-        let follower = try TopicFollower(config: configuration.kafka, logger: quiet)
+        let follower = try WindowedTopicReader(config: configuration.kafka, logger: quiet)
         let hub = self.hub
         try await KafkaProducer.withProducer(config: configuration.producerKafkaConfig, logger: quiet, closeTimeout: .seconds(5)) { producer in
             do {

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Follows every partition of some topics without a consumer group, for readers that each need the
+/// Reads every partition of some topics from a point in time on, without a consumer group, for readers that each need the
 /// whole stream (the gateway's replicas): partitions are assigned directly, nothing is committed
 /// and no group ever rebalances.
 ///
@@ -11,17 +11,17 @@ import Synchronization
 /// or at its end when `since` is nil or the broker has no such offset. Start offsets are resolved to
 /// concrete numbers before `start` returns, so nothing written after it returns is missed.
 /// Partitions added later are not followed until the next start.
-public final class TopicFollower: Sendable {
+public final class WindowedTopicReader: Sendable {
     private let client: RdKafkaClient
     private let pollThread: ThreadBox
 
     /// `config` supplies bootstrap servers and security settings; its `group.id` is replaced by a
     /// private one that never joins a group. `fetch.wait.max.ms` defaults to 5: the embedded mock
     /// cluster answers an empty fetch only after that long (a real broker answers as data arrives).
-    public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.follow")) throws {
+    public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.window")) throws {
         var config = config
         // assign() needs a group id; this one never subscribes, so it never joins or commits.
-        config["group.id"] = "llmq-follow-\(UInt32.random(in: 0...UInt32.max))"
+        config["group.id"] = "llmq-window-\(UInt32.random(in: 0...UInt32.max))"
         config["enable.auto.commit"] = "false"
         config["enable.auto.offset.store"] = "false"
         config.setDefault("fetch.wait.max.ms", "5")
@@ -35,7 +35,7 @@ public final class TopicFollower: Sendable {
     public func start(topics: [String], since: Date?, timeout: Duration = .seconds(10),
                       handler: @escaping @Sendable (ConsumerMessage) -> Void) async throws {
         let client = self.client
-        let box = FollowerHandle(client)
+        let box = WindowReaderHandle(client)
         let ms = Int32(clamping: timeout.wholeMilliseconds)
         let sinceMs = since.map { Int64($0.timeIntervalSince1970 * 1000) }
         let starts = try await runBlocking { () -> Result<[TopicPartitionOffset], KafkaError> in
@@ -74,7 +74,7 @@ public final class TopicFollower: Sendable {
         let list = TopicPartitionList(starts)
         let err = rd_kafka_assign(client.handle, list.pointer)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code: .consumer, err) }
-        pollThread.set(PollThread(name: "llmq-topic-follow") { shouldStop in
+        pollThread.set(PollThread(name: "llmq-window-read") { shouldStop in
             while !shouldStop() {
                 guard let message = rd_kafka_consumer_poll(client.handle, 100) else { continue }
                 defer { rd_kafka_message_destroy(message) }
@@ -99,7 +99,7 @@ public final class TopicFollower: Sendable {
 }
 
 /// Lets the follower's client cross into a blocking closure. Safe: librdkafka handles are thread-safe.
-private struct FollowerHandle: @unchecked Sendable {
+private struct WindowReaderHandle: @unchecked Sendable {
     let client: RdKafkaClient
     init(_ client: RdKafkaClient) { self.client = client }
 }
