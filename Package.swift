@@ -49,9 +49,11 @@ let package = Package(
         // The message contract: jobs, chunk events, results, dead-letter headers. No Kafka, no HTTP.
         .target(name: "LLMQCore"),
         // SSE parsing, the Provider protocol, OpenAI and ERNIE providers, retry policy, timeouts.
+        // Takes Core's job and usage types as they are.
         .target(
             name: "LLMQProviders",
             dependencies: [
+                "LLMQCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -111,7 +113,7 @@ let package = Package(
         .target(
             name: "LLMQHarness",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQTesting", "LLMQProviders",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -129,11 +131,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Test helpers shared by the test targets: deadlines, topic collectors, worker processes.
+        // Seeded random, waiting on a condition with a deadline, unique names: no dependencies at all,
+        // so a module's unit tests can use them without linking librdkafka, Hummingbird or HTTP.
+        .target(name: "LLMQTesting"),
+        // Test helpers shared by the integration tests: Kafka fixtures, the in-process and process testbeds.
         .target(
             name: "LLMQTestSupport",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders", "LLMQHarness", "LLMQGateway",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders", "LLMQHarness", "LLMQTesting", "LLMQGateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -141,12 +146,13 @@ let package = Package(
             ],
             path: "Tests/LLMQTestSupport"
         ),
-        .testTarget(name: "LLMQKafkaTests", dependencies: ["LLMQKafka", "LLMQTestSupport", "LLMQHarness"]),
-        .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore", "LLMQHarness"]),
+        .testTarget(name: "LLMQKafkaTests", dependencies: ["LLMQKafka", "LLMQTestSupport", "LLMQTesting"]),
+        // Core's tests link nothing but Core: no librdkafka, no Hummingbird, no HTTP client.
+        .testTarget(name: "LLMQCoreTests", dependencies: ["LLMQCore", "LLMQTesting"]),
         .testTarget(
             name: "LLMQProvidersTests",
             dependencies: [
-                "LLMQProviders", "LLMQMockLLM", "LLMQHarness",
+                "LLMQProviders", "LLMQCore", "LLMQMockLLM", "LLMQTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]
@@ -155,20 +161,21 @@ let package = Package(
             name: "LLMQWorkerTests",
             dependencies: [
                 "LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness",
+                "LLMQTesting",
                 .product(name: "Clocks", package: "swift-clocks"),
             ]
         ),
         .testTarget(
             name: "LLMQGatewayTests",
             dependencies: [
-                "LLMQGateway", "LLMQTools", "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQProviders", "LLMQTestSupport", "LLMQHarness",
+                "LLMQGateway", "LLMQTools", "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQProviders", "LLMQTestSupport", "LLMQHarness", "LLMQTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "LLMQToolsTests",
-            dependencies: ["LLMQTools", "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness"]
+            dependencies: ["LLMQTools", "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness", "LLMQTesting"]
         ),
     ]
 )

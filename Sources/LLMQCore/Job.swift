@@ -2,6 +2,7 @@ import Foundation
 
 /// One chat message of a job.
 public struct JobMessage: Sendable, Hashable {
+    /// "system", "user" or "assistant".
     public var role: String
     public var content: String
     public init(role: String, content: String) {
@@ -10,11 +11,15 @@ public struct JobMessage: Sendable, Hashable {
     }
 }
 
-/// Generation parameters a job may set; `nil` means the provider's default.
+/// Generation parameters a job may set; `nil` means the provider's default, and nil fields are not sent.
 public struct JobParams: Sendable, Hashable {
+    /// Maximum number of tokens to generate. Default: nil.
     public var maxTokens: Int?
+    /// Sampling temperature. Default: nil.
     public var temperature: Double?
+    /// Nucleus sampling. Default: nil.
     public var topP: Double?
+    /// Stop sequences. Default: nil.
     public var stop: [String]?
     public init(maxTokens: Int? = nil, temperature: Double? = nil, topP: Double? = nil, stop: [String]? = nil) {
         self.maxTokens = maxTokens

@@ -26,6 +26,15 @@ public struct JobResult: Sendable, Hashable, Codable {
             completionTokens = try c.decode(Int.self, forKey: .completionTokens)
             totalTokens = try c.decodeIfPresent(Int.self, forKey: .totalTokens) ?? promptTokens + completionTokens
         }
+
+        /// Sums usage across attempts.
+        public static func + (lhs: Usage, rhs: Usage) -> Usage {
+            Usage(
+                promptTokens: lhs.promptTokens + rhs.promptTokens,
+                completionTokens: lhs.completionTokens + rhs.completionTokens,
+                totalTokens: lhs.totalTokens + rhs.totalTokens
+            )
+        }
     }
 
     public struct Timing: Sendable, Hashable, Codable {

@@ -1,4 +1,5 @@
 import Foundation
+import LLMQTesting
 
 /// A child `llmq` process (a worker replica, the provider stand-in, a producer), for the tests,
 /// the benchmark and the fault suite, which kill, signal and measure real processes.

@@ -1,4 +1,5 @@
 import LLMQKafka
+import LLMQTesting
 import Logging
 import Synchronization
 

@@ -1,4 +1,5 @@
 import LLMQKafka
+import LLMQTesting
 import Logging
 
 /// A consumer in a group of its own that reads `topic` from the beginning: what the harness's

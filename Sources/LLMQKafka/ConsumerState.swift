@@ -146,6 +146,7 @@ final class ConsumerState: Sendable {
         let list = TopicPartitionList.partitions(of: partitions)
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            let resumed = resumeAfterLostCommits(client, partitions)
             if cooperative {
                 if let error = rd_kafka_incremental_assign(rk, partitions) {
                     client.logger.error("incremental assign failed", metadata: ["error": "\(KafkaError(code: .consumer, consuming: error).message)"])
@@ -155,7 +156,7 @@ final class ConsumerState: Sendable {
             }
             // After librdkafka assigned them, so a pause applies; no message of theirs can be
             // polled before this callback returns, as this is the polling thread.
-            update { state in apply(state.flow.assigned(list)) }
+            update { state in apply(state.flow.assigned(list) + resumed.map { .store($0) }) }
             client.logger.info("partitions assigned", metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
             notify(.assigned(list))
             rebalanceEnded { $0.assigned(at: .now) }
@@ -181,6 +182,37 @@ final class ConsumerState: Sendable {
             rd_kafka_assign(rk, nil)
             rebalanceEnded { $0.assigned(at: .now) }
         }
+    }
+
+    /// Sets where partitions assigned (back) to this member start: past the jobs it finished and
+    /// stored itself when those offsets never reached the group. librdkafka 2.0.2 drops every
+    /// stored offset when it declares an assignment lost (a commit answered ILLEGAL_GENERATION in a
+    /// rebalance); without this the member would redo those jobs when the same partitions come back.
+    /// Never below the committed offset: whatever another member committed since stands.
+    /// Returns the offsets to store again.
+    private func resumeAfterLostCommits(_ client: RdKafkaClient,
+                                        _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [TopicPartitionOffset] {
+        let stored = lastStored.withLock { $0 }
+        guard !stored.isEmpty else { return [] }
+        let candidates = TopicPartitionList.partitions(of: partitions).filter { stored[$0] != nil }
+        guard !candidates.isEmpty else { return [] }
+        let query = TopicPartitionList(candidates)
+        // On the poll thread, inside the callback: librdkafka's own thread answers this.
+        guard rd_kafka_committed(client.handle, query.pointer, 5_000) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [] }
+        var resumed: [TopicPartitionOffset] = []
+        for committed in query.offsets {
+            guard let mine = stored[committed.topicPartition], mine > committed.offset else { continue }
+            for i in 0..<Int(partitions.pointee.cnt) {
+                let element = partitions.pointee.elems[i]
+                if element.partition == committed.topicPartition.partition, String(cString: element.topic) == committed.topicPartition.topic {
+                    partitions.pointee.elems[i].offset = mine
+                }
+            }
+            resumed.append(TopicPartitionOffset(committed.topicPartition, offset: mine))
+            client.logger.info("resuming past jobs finished here whose commit was lost",
+                               metadata: ["partition": "\(committed.topicPartition)", "committed": "\(committed.offset)", "offset": "\(mine)"])
+        }
+        return resumed
     }
 
     /// Commits what the revoked partitions' finished jobs stored, retrying briefly while the group
@@ -346,8 +378,9 @@ final class ConsumerState: Sendable {
                 if err == RD_KAFKA_RESP_ERR_NO_ERROR, let partitionError = list.firstError() { err = partitionError }
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                     client.logger.warning("offset store failed", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
-                } else if commitPromptly {
-                    requestCommit(client)
+                } else {
+                    lastStored.withLock { $0[offset.topicPartition] = offset.offset }
+                    if commitPromptly { requestCommit(client) }
                 }
             }
         }
@@ -359,6 +392,8 @@ final class ConsumerState: Sendable {
         if schedule.withLock({ $0.stored(at: .now) }) { _ = rd_kafka_commit(client.handle, nil, 1) }
     }
 
+    /// The last offset stored per partition, kept across revokes (see `resumeAfterLostCommits`).
+    private let lastStored = Mutex<[TopicPartition: Int64]>([:])
     /// Its own lock: `apply` runs under the flow's lock, and the commit callback must not wait for it.
     private let schedule: Mutex<CommitSchedule>
     private let rebalanceWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import LLMQCore
 
 /// Baidu ERNIE Bot v1 JSON shapes and error-code classification
 /// (codes from ERNIE-SDK `erniebot/backends/bce.py` and bce-qianfan-sdk `consts.py`).
@@ -53,7 +54,7 @@ enum ErnieWire {
     static func isTokenError(_ code: Int?) -> Bool { code == 110 || code == 111 }
 
     /// Classifies an `error_code` (DESIGN.md "Providers").
-    static func error(code: Int, message: String?, secrets: Secrets, partialUsage: TokenUsage?) -> ProviderError {
+    static func error(code: Int, message: String?, secrets: Secrets, partialUsage: JobResult.Usage?) -> ProviderError {
         let text = secrets.redact(message ?? "error_code \(code)")
         let kind: ProviderError.Code
         let retryable: Bool

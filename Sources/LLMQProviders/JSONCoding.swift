@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import LLMQCore
 import NIOCore
 
 /// The JSON plumbing shared by the providers. Request bodies are encoded once per call; events are
@@ -45,10 +46,10 @@ struct WireUsage: Decodable, Sendable {
     var completion_tokens: Int?
     var total_tokens: Int?
 
-    var tokenUsage: TokenUsage {
+    var tokenUsage: JobResult.Usage {
         let prompt = self.prompt_tokens ?? 0
         let completion = self.completion_tokens ?? 0
-        return TokenUsage(promptTokens: prompt, completionTokens: completion, totalTokens: self.total_tokens ?? prompt + completion)
+        return JobResult.Usage(promptTokens: prompt, completionTokens: completion, totalTokens: self.total_tokens ?? prompt + completion)
     }
 }
 

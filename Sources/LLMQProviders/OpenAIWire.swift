@@ -1,3 +1,4 @@
+import LLMQCore
 import NIOHTTP1
 import NIOCore
 #if canImport(FoundationEssentials)
@@ -84,7 +85,7 @@ enum OpenAIWire {
     }
 
     /// An `{"error": ...}` event inside a 200 stream (or body).
-    static func streamError(_ error: ErrorBody, secrets: Secrets, partialUsage: TokenUsage?) -> ProviderError {
+    static func streamError(_ error: ErrorBody, secrets: Secrets, partialUsage: JobResult.Usage?) -> ProviderError {
         let code = error.code?.value ?? ""
         let type = error.type ?? ""
         let message = secrets.redact(error.message ?? "error event")

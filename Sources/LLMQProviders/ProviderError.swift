@@ -1,3 +1,5 @@
+import LLMQCore
+
 /// A failed provider call: a stable `code` (safe as a metric label) plus context.
 ///
 /// Descriptions never contain API keys, secret keys or access tokens: providers build messages
@@ -47,7 +49,7 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
     public var retryAfter: Duration?
     public var isRetryable: Bool
     /// Usage reported before the failure, if any.
-    public var partialUsage: TokenUsage?
+    public var partialUsage: JobResult.Usage?
 
     public init(
         code: Code,
@@ -56,7 +58,7 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
         providerCode: Int? = nil,
         retryAfter: Duration? = nil,
         isRetryable: Bool? = nil,
-        partialUsage: TokenUsage? = nil
+        partialUsage: JobResult.Usage? = nil
     ) {
         self.code = code
         self.message = message

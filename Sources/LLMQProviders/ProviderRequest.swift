@@ -1,13 +1,15 @@
+import LLMQCore
+
 /// What one provider call asks for.
 public struct ProviderRequest: Sendable {
-    public var messages: [ChatMessage]
+    public var messages: [JobMessage]
     /// Overrides the provider's configured model. Default: nil.
     public var model: String?
-    public var params: GenerationParams
+    public var params: JobParams
     /// Stream the reply (SSE) or fetch it in one response.
     public var stream: Bool
 
-    public init(messages: [ChatMessage], model: String? = nil, params: GenerationParams = GenerationParams(), stream: Bool = true) {
+    public init(messages: [JobMessage], model: String? = nil, params: JobParams = JobParams(), stream: Bool = true) {
         self.messages = messages
         self.model = model
         self.params = params

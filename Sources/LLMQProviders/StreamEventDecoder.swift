@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import LLMQCore
 
 /// The per-provider part of a streaming call: turns that provider's server-sent events into text
 /// and a completion. `HTTPCall.readStream` is the loop every provider shares.
@@ -51,7 +52,7 @@ extension HTTPCall {
     }
 
     /// An event or body that cannot be decoded (a broken stream: retryable); `snippet` is from `Secrets.snippet`.
-    static func undecodable(_ what: String, snippet: String, partialUsage: TokenUsage? = nil) -> ProviderError {
+    static func undecodable(_ what: String, snippet: String, partialUsage: JobResult.Usage? = nil) -> ProviderError {
         ProviderError(code: .malformedEvent, message: "undecodable \(what): \(snippet)", partialUsage: partialUsage)
     }
 }

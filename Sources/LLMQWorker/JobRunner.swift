@@ -37,7 +37,7 @@ public final class JobRunner: Sendable {
     /// Processes the job. Returns once its result is acknowledged by the broker.
     /// Throws `CancellationError` when cancelled before its result was acknowledged (the job will
     /// be redelivered), or `ResultDeliveryError` when the broker refused the result for good.
-    func process(_ message: ConsumerMessage) async throws {
+    func process(_ message: ConsumerMessage, control: JobControl = .none) async throws {
         let started = ContinuousClock.now
         let wallStart = Date()
         let queuedMs = message.timestampMs.map { max(0, Int(wallStart.timeIntervalSince1970 * 1000) - Int($0)) }
@@ -60,6 +60,16 @@ public final class JobRunner: Sendable {
             job = parsed
         }
         logger[metadataKey: LogKeys.jobID] = "\(job.id)"
+        if control.identify(job.id) {
+            // Cancelled before any worker took it: the result says so, no provider call is made.
+            logger.info("job cancelled before it started")
+            let result = JobResult(
+                jobID: job.id, status: .cancelled, model: job.model ?? configuration.providerModel, provider: provider.name,
+                timing: .init(queuedMs: queuedMs, firstChunkMs: nil, totalMs: elapsedMs(since: started)),
+                error: Self.cancelledError, metadata: job.metadata, source: source, worker: workerID)
+            try await publishFinal(result, for: message, deadLetter: false, logger: logger)
+            return
+        }
 
         var outcome = JobOutcome()
         let budget = RetryBudget(start: started, total: configuration.timeouts.total, deadline: job.deadline)
@@ -78,6 +88,16 @@ public final class JobRunner: Sendable {
             outcome.finishReason = completion.finishReason
             outcome.model = completion.model ?? outcome.model
             status = .succeeded
+        } catch where Task.isCancelled || error is CancellationError || (error as? ProviderError)?.code == .cancelled {
+            // A cancel request ends the job with a `cancelled` result; a revoke or shutdown leaves
+            // it without one, to be redelivered.
+            guard control.cancelledByRequest() else {
+                logger.info("job cancelled; it will be redelivered")
+                throw CancellationError()
+            }
+            logger.info("job cancelled by request")
+            status = .cancelled
+            errorInfo = Self.cancelledError
         } catch is DeadlineExceeded {
             status = .expired
             errorInfo = .init(kind: "deadline_exceeded", message: "the job's deadline passed", retryable: false)
@@ -86,12 +106,6 @@ public final class JobRunner: Sendable {
             // A retry was due but the job's deadline came first: the job expired, it did not fail.
             status = .expired
             errorInfo = .init(kind: "deadline_exceeded", message: "the job's deadline passed before a retry could start (\(error.code))", retryable: false)
-        } catch let error as ProviderError where error.code == .cancelled || Task.isCancelled {
-            logger.info("job cancelled; it will be redelivered")
-            throw CancellationError()
-        } catch is CancellationError {
-            logger.info("job cancelled; it will be redelivered")
-            throw CancellationError()
         } catch let error as ProviderError {
             status = .failed
             errorInfo = .init(kind: error.code.rawValue, message: error.message, retryable: error.isRetryable, httpStatus: error.httpStatus)
@@ -105,7 +119,7 @@ public final class JobRunner: Sendable {
             finishReason: outcome.finishReason, streamID: outcome.streamID,
             streamEvents: status == .succeeded ? outcome.streamEvents : nil, attempts: outcome.attempts,
             model: outcome.model ?? job.model ?? configuration.providerModel, provider: provider.name,
-            usage: outcome.usage.map { .init(promptTokens: $0.promptTokens, completionTokens: $0.completionTokens, totalTokens: $0.totalTokens) },
+            usage: outcome.usage,
             timing: .init(queuedMs: queuedMs, firstChunkMs: outcome.firstChunkMs, totalMs: elapsedMs(since: started)),
             error: errorInfo, metadata: job.metadata, source: source, worker: workerID)
         if status != .succeeded {
@@ -139,10 +153,9 @@ public final class JobRunner: Sendable {
             timeouts.total = min(timeouts.total, .milliseconds(max(1, Int(deadline.timeIntervalSinceNow * 1000))))
         }
         let request = ProviderRequest(
-            messages: job.messages.map { ChatMessage(role: $0.role, content: $0.content) },
+            messages: job.messages,
             model: job.model ?? configuration.providerModel,
-            params: GenerationParams(maxTokens: job.params.maxTokens, temperature: job.params.temperature,
-                                     topP: job.params.topP, stop: job.params.stop),
+            params: job.params,
             stream: job.stream)
         let completion: ProviderCompletion
         do {
@@ -217,7 +230,19 @@ public final class JobRunner: Sendable {
         metrics.jobDuration.recordMilliseconds(result.timing.totalMs)
     }
 
+    static let cancelledError = JobResult.ErrorInfo(kind: "cancelled", message: "cancelled by request", retryable: false)
+
     private func elapsedMs(since start: ContinuousClock.Instant) -> Int { Int((.now - start).wholeMilliseconds) }
+}
+
+/// What the worker tells a job about cancel requests (`topic.control`).
+struct JobControl: Sendable {
+    /// Registers the job's id once parsed; true when a cancel for it already arrived.
+    var identify: @Sendable (String) -> Bool
+    /// True once the job's task was cancelled by a cancel request (not by a revoke or a shutdown).
+    var cancelledByRequest: @Sendable () -> Bool
+
+    static let none = JobControl(identify: { _ in false }, cancelledByRequest: { false })
 }
 
 /// How long a job's retries may go on: no retry starts later than `timeout.total_ms` after the
@@ -248,11 +273,11 @@ struct JobOutcome {
     var text = ""
     var finishReason: String?
     var model: String?
-    var usage: TokenUsage?
+    var usage: JobResult.Usage?
     var firstChunkMs: Int?
 
     /// Usage is summed over attempts, also failed and cut-off ones.
-    mutating func addUsage(_ more: TokenUsage) { usage = usage.map { $0 + more } ?? more }
+    mutating func addUsage(_ more: JobResult.Usage) { usage = usage.map { $0 + more } ?? more }
 }
 
 /// The job's deadline passed before or during the call.

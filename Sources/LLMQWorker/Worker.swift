@@ -20,6 +20,11 @@ public final class Worker: Service, Sendable {
     private struct State {
         /// Jobs running now, by lease, each with the handle that cancels it.
         var jobs: [JobKey: JobCancellation] = [:]
+        /// Running jobs by job id once parsed (for cancel requests), and back.
+        var jobsByID: [String: JobKey] = [:]
+        var idsByJob: [JobKey: String] = [:]
+        /// Job ids named by cancel requests on `topic.control`.
+        var cancels = CancelRegistry(capacity: Worker.rememberedCancels)
         var consumer: KafkaConsumer?
         var ready = false
         var fatal: (any Error)?
@@ -29,6 +34,9 @@ public final class Worker: Service, Sendable {
         var partition: TopicPartition
         var offset: Int64
     }
+
+    /// How many cancel requests a worker remembers (about 100 bytes each); older ones are forgotten.
+    static let rememberedCancels = 100_000
 
     public let configuration: WorkerConfiguration
     public let workerID: String
@@ -68,41 +76,78 @@ public final class Worker: Service, Sendable {
         try await KafkaProducer.withProducer(config: configuration.producerKafkaConfig, logger: logger,
                                              closeTimeout: WorkerConfiguration.drainFlushLimit,
                                              onFatal: { [weak self] in self?.stop(fatal: $0) }) { producer in
-            try await checkTopics(producer)
-            let runner = JobRunner(configuration: configuration, publisher: Publisher(producer: producer, metrics: metrics),
-                                   provider: provider, workerID: workerID, logger: logger)
-            try await KafkaConsumer.withConsumer(
-                config: configuration.consumerKafkaConfig, logger: logger, limits: flowLimits, commitPromptly: true,
-                onFatal: { [weak self] in self?.stop(fatal: $0) },
-                statistics: metrics.lagReporter(jobsTopic: configuration.jobsTopic) { [weak self] in
-                    self?.state.withLock { $0.consumer }?.oldestWaitingTimestampMs
-                },
-                rebalanceHandler: { [weak self] event in await self?.handleRebalance(event) }
-            ) { consumer in
-                // A fatal error before this point found no consumer to stop: stop it here.
-                if state.withLock({ $0.consumer = consumer; return $0.fatal != nil }) { consumer.stopDelivering() }
-                try consumer.subscribe(topics: [configuration.jobsTopic])
-                state.withLock { $0.ready = true }
-                logger.info("worker started", metadata: ["topic": "\(configuration.jobsTopic)", "concurrency": "\(configuration.concurrency)"])
-                await runJobs(consumer, runner: runner)
-                state.withLock { $0.ready = false }
-                try? await producer.flush(timeout: WorkerConfiguration.drainFlushLimit)
-                await commitSettled(consumer, within: WorkerConfiguration.drainCommitLimit)
+            let partitions = try await checkTopics(producer)
+            let follower = try TopicFollower(config: configuration.consumerKafkaConfig, topic: configuration.controlTopic,
+                                             partitions: partitions[configuration.controlTopic] ?? 1, logger: logger) { [weak self] message in
+                self?.controlMessage(message)
             }
+            do {
+                try await consumeJobs(producer: producer, follower: follower)
+            } catch {
+                await follower.close()
+                throw error
+            }
+            await follower.close()
         }
         logger.info("worker stopped")
         if let error = state.withLock({ $0.fatal }) { throw error }
     }
 
+    /// The consumer's scope: subscribe, lease and run jobs until stopped, then flush and commit.
+    private func consumeJobs(producer: KafkaProducer, follower: TopicFollower) async throws {
+        // Cancels already on the topic apply to the backlog: read them before taking jobs.
+        if !(await follower.waitUntilCaughtUp(timeout: .seconds(30))) {
+            logger.warning("control topic not read to its end within 30 s; taking jobs anyway", metadata: ["topic": "\(configuration.controlTopic)"])
+        }
+        let runner = JobRunner(configuration: configuration, publisher: Publisher(producer: producer, metrics: metrics),
+                               provider: provider, workerID: workerID, logger: logger)
+        try await KafkaConsumer.withConsumer(
+            config: configuration.consumerKafkaConfig, logger: logger, limits: flowLimits, commitPromptly: true,
+            onFatal: { [weak self] in self?.stop(fatal: $0) },
+            statistics: metrics.lagReporter(jobsTopic: configuration.jobsTopic) { [weak self] in
+                self?.state.withLock { $0.consumer }?.oldestWaitingTimestampMs
+            },
+            rebalanceHandler: { [weak self] event in await self?.handleRebalance(event) }
+        ) { consumer in
+            // A fatal error before this point found no consumer to stop: stop it here.
+            if state.withLock({ $0.consumer = consumer; return $0.fatal != nil }) { consumer.stopDelivering() }
+            try consumer.subscribe(topics: [configuration.jobsTopic])
+            state.withLock { $0.ready = true }
+            logger.info("worker started", metadata: ["topic": "\(configuration.jobsTopic)", "concurrency": "\(configuration.concurrency)"])
+            await runJobs(consumer, runner: runner)
+            state.withLock { $0.ready = false }
+            try? await producer.flush(timeout: WorkerConfiguration.drainFlushLimit)
+            await commitSettled(consumer, within: WorkerConfiguration.drainCommitLimit)
+        }
+    }
+
     /// Every topic must exist before any job is taken: a missing dead-letter or results topic
     /// would otherwise fail each job at its end, again on every redelivery.
-    private func checkTopics(_ producer: KafkaProducer) async throws {
+    @discardableResult
+    private func checkTopics(_ producer: KafkaProducer) async throws -> [String: Int] {
         let topics = [("topic.jobs", configuration.jobsTopic), ("topic.chunks", configuration.chunksTopic),
                       ("topic.results", configuration.resultsTopic), ("topic.dead_letter", configuration.deadLetterTopic),
                       ("topic.control", configuration.controlTopic)]
         let counts = try await producer.partitionCounts(of: topics.map(\.1))
         for (key, topic) in topics where counts[topic] == nil {
             throw ConfigurationError(key: key, message: "topic '\(topic)' does not exist on the cluster, or these credentials may not see it; create it first")
+        }
+        return counts
+    }
+
+    /// A message on the control topic: remembers a cancel and cancels the job if it runs here.
+    private func controlMessage(_ message: ConsumerMessage) {
+        guard let control = ControlMessage.decode(message.value) else {
+            logger.warning("ignoring a control message that is not one", metadata: [LogKeys.partition: "\(message.partition)", LogKeys.offset: "\(message.offset)"])
+            return
+        }
+        let running = state.withLock { state -> JobCancellation? in
+            state.cancels.insert(control.jobID)
+            return state.jobsByID[control.jobID].flatMap { state.jobs[$0] }
+        }
+        if let running {
+            logger.info("cancel request for a running job", metadata: [LogKeys.jobID: "\(control.jobID)"])
+            running.cancel(byRequest: true)
         }
     }
 
@@ -146,8 +191,11 @@ public final class Worker: Service, Sendable {
         await withDiscardingTaskGroup { job in
             job.addTask {
                 var completed = false
+                let control = JobControl(
+                    identify: { id in self.identify(id, as: key) },
+                    cancelledByRequest: { cancellation.isCancelledByRequest })
                 do {
-                    try await runner.process(lease.message)
+                    try await runner.process(lease.message, control: control)
                     completed = true
                 } catch is CancellationError {
                     // Revoked, shut down or stopping: no result stored, so the job is redelivered.
@@ -160,9 +208,21 @@ public final class Worker: Service, Sendable {
             }
             if await cancellation.waitForCancelOrEnd() { job.cancelAll() }
         }
-        state.withLock { _ = $0.jobs.removeValue(forKey: key) }
+        state.withLock { state in
+            state.jobs[key] = nil
+            if let id = state.idsByJob.removeValue(forKey: key), state.jobsByID[id] == key { state.jobsByID[id] = nil }
+        }
         metrics.inFlight.decrement()
         consumer.finish(lease, completed: cancellation.completed)
+    }
+
+    /// Registers a running job's id; true when a cancel request for it already arrived.
+    private func identify(_ id: String, as key: JobKey) -> Bool {
+        state.withLock { state in
+            state.jobsByID[id] = key
+            state.idsByJob[key] = id
+            return state.cancels.contains(id)
+        }
     }
 
     /// Cancels the running jobs of `partitions` (all when nil); their streams end with `abort`.
@@ -236,13 +296,22 @@ public final class Worker: Service, Sendable {
 final class JobCancellation: Sendable {
     private struct State {
         var cancelled = false
+        var byRequest = false
         var ended = false
         var completed = false
         var waiter: CheckedContinuation<Bool, Never>?
     }
     private let state = Mutex(State())
 
-    func cancel() { resolve { $0.cancelled = true } }
+    /// - Parameter byRequest: a cancel request (the job ends with a `cancelled` result), not a
+    ///   revoke or shutdown (the job ends without a result, to be redelivered).
+    func cancel(byRequest: Bool = false) {
+        resolve { state in
+            if !state.cancelled { state.byRequest = byRequest }
+            state.cancelled = true
+        }
+    }
+    var isCancelledByRequest: Bool { state.withLock { $0.byRequest } }
     /// The job's task returned; `completed` when its result was acknowledged.
     func jobEnded(completed: Bool) { resolve { $0.ended = true; $0.completed = completed } }
     var completed: Bool { state.withLock { $0.completed } }

@@ -1,5 +1,5 @@
 import Foundation
-import LLMQHarness
+import LLMQTesting
 import Testing
 
 @testable import LLMQCore

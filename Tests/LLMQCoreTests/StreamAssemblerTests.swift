@@ -1,4 +1,4 @@
-import LLMQHarness
+import LLMQTesting
 import Testing
 
 @testable import LLMQCore

@@ -1,5 +1,5 @@
-import LLMQHarness
 import LLMQKafka
+import LLMQTesting
 import Testing
 
 /// The consumer's flow state machine, without librdkafka (issue 10, defect 1: a full worker could

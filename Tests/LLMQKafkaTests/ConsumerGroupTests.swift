@@ -1,7 +1,7 @@
-import LLMQHarness
 import Foundation
 import LLMQKafka
 import LLMQTestSupport
+import LLMQTesting
 import Synchronization
 import Testing
 

@@ -1,4 +1,3 @@
-import LLMQHarness
 import LLMQKafka
 
 /// Records rebalance events for assertions.

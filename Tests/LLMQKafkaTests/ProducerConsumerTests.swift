@@ -1,7 +1,7 @@
-import LLMQHarness
 import Foundation
 import LLMQKafka
 import LLMQTestSupport
+import LLMQTesting
 import Testing
 
 @Suite("Kafka producer and consumer against the mock cluster")

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import LLMQCore
 import LLMQMockLLM
 import Logging
 import NIOCore
@@ -53,7 +54,7 @@ struct MockHarness {
 }
 
 func chat(_ prompt: String, stream: Bool = true) -> ProviderRequest {
-    ProviderRequest(messages: [ChatMessage(role: "system", content: "be brief"), ChatMessage(role: "user", content: prompt)], stream: stream)
+    ProviderRequest(messages: [JobMessage(role: "system", content: "be brief"), JobMessage(role: "user", content: prompt)], stream: stream)
 }
 
 /// Runs one call and returns its text alongside the completion.

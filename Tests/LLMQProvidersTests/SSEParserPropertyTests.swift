@@ -1,4 +1,4 @@
-import LLMQHarness
+import LLMQTesting
 import NIOCore
 import Testing
 

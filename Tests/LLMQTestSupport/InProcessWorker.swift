@@ -1,4 +1,3 @@
-import LLMQHarness
 import AsyncHTTPClient
 import LLMQWorker
 import Logging

@@ -1,5 +1,5 @@
-import LLMQHarness
 import LLMQKafka
+import LLMQTesting
 
 /// A group consumer config that settles rebalances in seconds on the mock cluster
 /// (it completes a rebalance only after about session.timeout.ms).

@@ -3,6 +3,7 @@ import Foundation
 import LLMQCore
 import LLMQKafka
 import LLMQMockLLM
+import LLMQTesting
 import LLMQTools
 import LLMQWorker
 import Logging
@@ -62,6 +63,12 @@ public final class WorkerTestbed: Sendable {
 
     public func configuration(concurrency: Int = 8, extra: [String] = []) throws -> WorkerConfiguration {
         try WorkerConfiguration.load(file: nil, environment: [:], overrides: settings(concurrency: concurrency, extra: extra))
+    }
+
+    /// Asks the workers to cancel a job (a message on the control topic).
+    public func cancel(id: String) async throws {
+        try await producer.send(OutgoingMessage(topic: WorkerConfiguration.defaults.controlTopic, key: Array(id.utf8),
+                                                value: ControlMessage(cancel: id).encoded()))
     }
 
     /// Enqueues one raw job payload.

@@ -4,6 +4,7 @@ import LLMQHarness
 import LLMQKafka
 import LLMQMockLLM
 import LLMQTestSupport
+import LLMQTesting
 import LLMQTools
 import LLMQWorker
 import Synchronization

@@ -1,6 +1,5 @@
 import Foundation
 import LLMQCore
-import LLMQHarness
 import LLMQKafka
 import LLMQMockLLM
 import LLMQTestSupport

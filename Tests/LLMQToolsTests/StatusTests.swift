@@ -2,6 +2,7 @@ import Foundation
 import LLMQHarness
 import LLMQKafka
 import LLMQTestSupport
+import LLMQTesting
 import LLMQTools
 import LLMQWorker
 import Synchronization

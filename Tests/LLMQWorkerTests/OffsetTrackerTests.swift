@@ -1,5 +1,5 @@
 import LLMQKafka
-import LLMQHarness
+import LLMQTesting
 import Testing
 
 @testable import LLMQWorker
@@ -280,5 +280,17 @@ struct OffsetTrackerTests {
                 }
             }
         }
+    }
+}
+
+@Suite("CancelRegistry")
+struct CancelRegistryTests {
+    @Test("remembers the most recent ids up to its capacity")
+    func boundedMemory() {
+        var registry = CancelRegistry(capacity: 3)
+        for id in ["a", "b", "a", "c", "d"] { registry.insert(id) }
+        #expect(registry.count == 3)
+        #expect(!registry.contains("a"), "the oldest is forgotten first")
+        #expect(registry.contains("b") && registry.contains("c") && registry.contains("d"))
     }
 }

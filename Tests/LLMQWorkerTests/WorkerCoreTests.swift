@@ -5,6 +5,7 @@ import LLMQKafka
 import LLMQMockLLM
 import LLMQProviders
 import LLMQTestSupport
+import LLMQTesting
 import LLMQTools
 import LLMQWorker
 import Logging

@@ -1,4 +1,3 @@
-import LLMQHarness
 import Foundation
 import LLMQCore
 import LLMQKafka

@@ -1,5 +1,6 @@
 import Foundation
 import LLMQKafka
+import LLMQTesting
 import LLMQTools
 import LLMQWorker
 import Logging

@@ -1,5 +1,6 @@
 import Foundation
 import LLMQCore
+import LLMQTesting
 
 extension Benchmark {
     /// Scenario 2: a backlog of jobs, then one worker against a zero-latency stand-in. Measures the

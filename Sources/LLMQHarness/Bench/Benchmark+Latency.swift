@@ -1,5 +1,6 @@
 import Foundation
 import Histogram
+import LLMQTesting
 
 extension Benchmark {
     /// Scenario 3: the stand-in paced at a fixed total rate (streams × one event per gap), every

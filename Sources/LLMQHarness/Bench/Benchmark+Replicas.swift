@@ -1,5 +1,6 @@
 import Foundation
 import LLMQKafka
+import LLMQTesting
 
 extension Benchmark {
     /// Scenario 5: 1, 2, 4… worker processes on a latency-bound load (each job waits on the stand-in),

@@ -1,4 +1,5 @@
 import LLMQKafka
+import LLMQTesting
 import Synchronization
 
 /// Counts delivery reports of many produced messages and lets a task wait for all of them.

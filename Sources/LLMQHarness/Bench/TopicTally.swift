@@ -1,5 +1,6 @@
 import Histogram
 import LLMQKafka
+import LLMQTesting
 import Logging
 import Synchronization
 

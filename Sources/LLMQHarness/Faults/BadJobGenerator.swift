@@ -1,3 +1,5 @@
+import LLMQTesting
+
 /// Malformed, truncated, oversized, wrongly typed and hostile job payloads, from a seed.
 /// Every payload it makes is invalid: none may become a provider call.
 struct BadJobGenerator {

@@ -2,6 +2,7 @@ import Foundation
 import LLMQCore
 import LLMQKafka
 import LLMQMockLLM
+import LLMQTesting
 import LLMQTools
 import LLMQWorker
 import Logging

@@ -2,6 +2,7 @@ import Foundation
 import LLMQCore
 import LLMQKafka
 import LLMQMockLLM
+import LLMQTesting
 
 /// The fault suite: real worker processes against the embedded cluster and the stand-in, under
 /// crashes, broker faults, provider faults, bad input and rolling restarts, checked by its own

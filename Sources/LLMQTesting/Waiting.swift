@@ -1,5 +1,3 @@
-import Foundation
-
 /// A wait that passed its deadline.
 public struct TimedOut: Error, CustomStringConvertible {
     public var what: String
@@ -18,4 +16,5 @@ public func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condit
     throw TimedOut(what: what)
 }
 
+/// A name no other test run uses (topics, groups, files).
 public func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UInt32.random(in: 0...UInt32.max))" }
