@@ -1,6 +1,7 @@
 import Foundation
 import LLMQCore
 import LLMQHarness
+import LLMQTesting
 import LLMQKafka
 import LLMQProviders
 import LLMQTestSupport

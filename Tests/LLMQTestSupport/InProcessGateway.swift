@@ -1,5 +1,6 @@
 import LLMQGateway
 import LLMQHarness
+import LLMQTesting
 import LLMQWorker
 import Logging
 import ServiceLifecycle
