@@ -80,7 +80,7 @@ public final class GatewayHub: Sendable {
             }
         case topics.jobs:
             guard let jobID = message.keyString, !jobID.isEmpty else { return }
-            noteQueued(jobID, now: now)
+            noteQueued(jobID, prompt: Self.promptPreview(message.value), now: now)
         case topics.control:
             guard let control = ControlMessage.decode(message.value) else { return }
             let event = Self.statusEvent(control.jobID, kind: .cancelRequested, name: "cancel", status: "cancel_requested")
@@ -95,18 +95,34 @@ public final class GatewayHub: Sendable {
 
     /// Records a job this gateway is about to enqueue. Returns false when the id is already in the
     /// window (a repeated submission, not to be enqueued again).
-    public func claim(_ jobID: String) -> Bool {
-        noteQueued(jobID, now: clock())
+    public func claim(_ jobID: String, prompt: String? = nil) -> Bool {
+        noteQueued(jobID, prompt: prompt.map { String($0.prefix(Self.promptPreviewLength)) }, now: clock())
     }
 
     @discardableResult
-    private func noteQueued(_ jobID: String, now: Int64) -> Bool {
-        let event = Self.statusEvent(jobID, kind: .queued, name: "queued", status: "queued")
+    private func noteQueued(_ jobID: String, prompt: String?, now: Int64) -> Bool {
+        let event = Self.statusEvent(jobID, kind: .queued, name: "queued", status: "queued", prompt: prompt)
         return state.withLock { state in
-            guard state.window.noteQueued(jobID, now: now) else { return false }
+            let isNew = state.window.noteQueued(jobID, prompt: prompt, now: now)
+            // The job message of a job this gateway claimed only adds its prompt.
+            guard isNew else { return false }
             for client in state.everyJob.values { client.push(event) }
             return true
         }
+    }
+
+    /// How much of a job's last user message the window keeps, for the page.
+    static let promptPreviewLength = 300
+
+    /// The last user message of a job payload (or its `prompt`), cut to `promptPreviewLength`.
+    static func promptPreview(_ bytes: [UInt8]) -> String? {
+        guard bytes.count <= 1 << 20, case .object(let job)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else { return nil }
+        if case .string(let prompt)? = job["prompt"] { return String(prompt.prefix(promptPreviewLength)) }
+        guard case .array(let messages)? = job["messages"] else { return nil }
+        for case .object(let message) in messages.reversed() where message["role"] == .string("user") {
+            if case .string(let content)? = message["content"] { return String(content.prefix(promptPreviewLength)) }
+        }
+        return nil
     }
 
     /// Forgets a claim whose job could not be enqueued, so it can be submitted again.
@@ -114,11 +130,12 @@ public final class GatewayHub: Sendable {
         _ = state.withLock { $0.window.forget(jobID) }
     }
 
-    private static func statusEvent(_ jobID: String, kind: HubEvent.Kind, name: String, status: String) -> HubEvent {
-        var writer = JSONWriter(capacity: 64 + jobID.utf8.count)
+    private static func statusEvent(_ jobID: String, kind: HubEvent.Kind, name: String, status: String, prompt: String? = nil) -> HubEvent {
+        var writer = JSONWriter(capacity: 64 + jobID.utf8.count + (prompt?.utf8.count ?? 0))
         writer.beginObject()
         writer.string("job_id", jobID)
         writer.string("status", status)
+        if let prompt { writer.string("prompt", prompt) }
         writer.endObject()
         return HubEvent(jobID: jobID, kind: kind, frame: SSEFrame.event(id: nil, name: name, data: writer.bytes))
     }

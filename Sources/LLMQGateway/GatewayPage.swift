@@ -165,7 +165,7 @@ function apply(name, data) {
   if (!id) return;
   const job = card(id);
   switch (name) {
-    case "queued": break;
+    case "queued": if (data.prompt && !job.prompt) job.prompt = data.prompt; break;
     case "cancel": job.cancelling = true; break;
     case "reset":
       if (finished(job.status)) return;
@@ -193,6 +193,7 @@ async function loadRecent() {
   for (const s of body.jobs.slice().reverse()) {
     const job = card(s.id);
     job.cancelling = s.cancel_requested;
+    if (s.prompt) job.prompt = s.prompt;
     if (s.result) applyResult(job, s.result);
     else { job.status = s.status; job.text = s.text || ""; job.attempt = s.attempt || 0; job.stream = s.stream_id || null; job.next = Infinity; }
     render(job);

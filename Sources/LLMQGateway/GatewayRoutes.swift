@@ -52,7 +52,7 @@ struct GatewayRoutes: Sendable {
         case .success(let parsed): job = parsed
         case .failure(let error): return Self.error(.badRequest, kind: error.kind, error.message)
         }
-        guard hub.claim(job.id) else {
+        guard hub.claim(job.id, prompt: job.messages.last { $0.role == "user" }?.content) else {
             return Self.json(.accepted, Self.object(["id": .string(job.id), "duplicate": .bool(true)]), location: job.id)
         }
         do {
@@ -84,6 +84,7 @@ struct GatewayRoutes: Sendable {
     /// What is known of a job: status (`queued`, `streaming`, or the result's), attempt, text so far.
     static func summary(_ record: JobWindow.Record) -> [String: JSONValue] {
         var summary: [String: JSONValue] = ["id": .string(record.id), "cancel_requested": .bool(record.cancelRequested)]
+        if let prompt = record.prompt { summary["prompt"] = .string(prompt) }
         if case .result(let result, _)? = record.result?.kind {
             summary["status"] = .string(result?.status.rawValue ?? "unknown")
             if let result, let value = try? JSONDecoder().decode(JSONValue.self, from: Data(result.encodedForDelivery())) {
@@ -167,7 +168,7 @@ struct GatewayRoutes: Sendable {
         }
         let keep = chat.keep || ["true", "1", "yes"].contains(request.headers[Self.keepHeader]?.lowercased() ?? "")
         let jobID = "chat-" + UUID().uuidString.prefix(12).lowercased()
-        _ = hub.claim(jobID)
+        _ = hub.claim(jobID, prompt: chat.messages.last { $0.role == "user" }?.content)
         let client: ClientStream
         do throws(GatewayHub.Refused) { client = try hub.follow(job: jobID, resume: nil) } catch {
             hub.release(jobID)

@@ -22,6 +22,8 @@ struct JobWindow {
         var firstSeenMs: Int64
         var lastActivityMs: Int64
         var queued = false
+        /// The start of the job's last user message, when its job message was read.
+        var prompt: String?
         var cancelRequested = false
         var streamID: String?
         var attempt = 0
@@ -63,9 +65,12 @@ struct JobWindow {
     /// Records that a job was submitted or seen on the jobs topic. Returns false when the window
     /// already knew the job (a repeated id).
     @discardableResult
-    mutating func noteQueued(_ id: String, now: Int64) -> Bool {
+    mutating func noteQueued(_ id: String, prompt: String? = nil, now: Int64) -> Bool {
         let known = jobs[id] != nil
-        update(id, now: now) { $0.queued = true }
+        update(id, now: now) { record in
+            record.queued = true
+            if let prompt { record.prompt = prompt }
+        }
         return !known
     }
 
