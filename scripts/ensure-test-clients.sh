@@ -12,7 +12,13 @@ PYTHON=${PYTHON:-python3}
 
 if ! "$VENV/bin/python" -c 'import openai, websockets' 2>/dev/null; then
     echo "Creating $VENV with openai and websockets (pip)..." >&2
-    "$PYTHON" -m venv "$VENV"
+    rm -rf "$VENV"
+    if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
+        # Debian's python3 makes virtualenvs only with python3-venv (ensurepip).
+        rm -rf "$VENV"
+        bash scripts/apt-install.sh "the gateway's client tests" python3-venv
+        "$PYTHON" -m venv "$VENV"
+    fi
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check openai websockets
 fi
@@ -24,19 +30,6 @@ find_chromium() {
     return 1
 }
 if ! find_chromium; then
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "chromium is missing and apt-get is not available: install a Chromium or Chrome for the browser test." >&2
-        exit 1
-    fi
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-            echo "chromium is missing: run 'apt-get install -y chromium' as root." >&2
-            exit 1
-        fi
-    fi
-    echo "Installing chromium (apt-get)..." >&2
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+    bash scripts/apt-install.sh "the gateway's browser test" chromium fonts-dejavu-core
 fi
 echo "test clients ready: $VENV (openai, websockets), $(command -v chromium || command -v chromium-browser || command -v google-chrome)" >&2
