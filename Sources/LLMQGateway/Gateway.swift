@@ -26,7 +26,7 @@ public final class Gateway: Service {
             topics: .init(jobs: configuration.jobsTopic, chunks: configuration.chunksTopic, results: configuration.resultsTopic,
                           control: configuration.controlTopic),
             maxClients: settings.maxClients, clientBufferBytes: settings.clientBufferBytes,
-            windowJobs: settings.windowJobs, window: settings.window)
+            windowJobs: settings.windowJobs, window: settings.window, windowBytes: settings.windowBytes)
     }
 
     /// Serves until graceful shutdown (SIGTERM/SIGINT under a ServiceGroup) or cancellation; open

@@ -43,12 +43,13 @@ public final class GatewayHub: Sendable {
     private let clock: @Sendable () -> Int64
 
     public init(topics: Topics, maxClients: Int, clientBufferBytes: Int, windowJobs: Int, window: Duration,
-                maxEventsPerJob: Int = 50_000, clock: @escaping @Sendable () -> Int64 = GatewayHub.wallClockMs) {
+                windowBytes: Int = 128 << 20, maxEventsPerJob: Int = 50_000,
+                clock: @escaping @Sendable () -> Int64 = GatewayHub.wallClockMs) {
         self.topics = topics
         self.maxClients = maxClients
         self.clientBufferBytes = clientBufferBytes
         self.clock = clock
-        let limits = JobWindow.Limits(maxJobs: windowJobs, maxAgeMs: window.wholeMilliseconds, maxEventsPerJob: maxEventsPerJob)
+        let limits = JobWindow.Limits(maxJobs: windowJobs, maxAgeMs: window.wholeMilliseconds, maxEventsPerJob: maxEventsPerJob, maxBytes: windowBytes)
         state = Mutex(State(window: JobWindow(limits: limits)))
     }
 
@@ -231,6 +232,9 @@ public final class GatewayHub: Sendable {
     }
 
     // MARK: - Queries
+
+    /// About how much memory the window's events take.
+    public var windowBytes: Int { state.withLock { $0.window.bytes } }
 
     /// Clients registered now.
     public var clientCount: Int { state.withLock { $0.clients } }

@@ -5,7 +5,6 @@ import LLMQCore
 import LLMQKafka
 import Logging
 import NIOCore
-import Synchronization
 
 /// The gateway's HTTP API over the hub (reads) and the producer (writes).
 struct GatewayRoutes: Sendable {
@@ -53,7 +52,7 @@ struct GatewayRoutes: Sendable {
         case .failure(let error): return Self.error(.badRequest, kind: error.kind, error.message)
         }
         guard hub.claim(job.id, prompt: job.messages.last { $0.role == "user" }?.content) else {
-            return Self.json(.accepted, Self.object(["id": .string(job.id), "duplicate": .bool(true)]), location: job.id)
+            return Self.json(.accepted, ["id": .string(job.id), "duplicate": .bool(true)], location: job.id)
         }
         do {
             try await producer.send(OutgoingMessage(topic: topics.jobs, key: Array(job.id.utf8), value: payload))
@@ -62,7 +61,7 @@ struct GatewayRoutes: Sendable {
             logger.warning("enqueue failed", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
             return Self.error(.serviceUnavailable, kind: "enqueue_failed", "the job could not be enqueued: \(error)")
         }
-        return Self.json(.accepted, Self.object(["id": .string(job.id)]), location: job.id)
+        return Self.json(.accepted, ["id": .string(job.id)], location: job.id)
     }
 
     private func status(_ id: String) -> Response {
@@ -78,7 +77,7 @@ struct GatewayRoutes: Sendable {
     private func list(_ request: Request) -> Response {
         let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) }.map { min(max($0, 1), 1000) } ?? 50
         let jobs = hub.recent(limit).map { Self.summary($0) }
-        return Self.json(.ok, Self.object(["jobs": .array(jobs.map { .object($0) })]))
+        return Self.json(.ok, ["jobs": .array(jobs.map { .object($0) })])
     }
 
     /// What is known of a job: status (`queued`, `streaming`, or the result's), attempt, text so far.
@@ -103,15 +102,15 @@ struct GatewayRoutes: Sendable {
 
     private func cancel(_ id: String) async throws -> Response {
         if let record = hub.record(id), case .result(let result, _)? = record.result?.kind {
-            return Self.json(.conflict, Self.object(["id": .string(id), "status": .string(result?.status.rawValue ?? "unknown"),
-                                                      "error": .object(["kind": .string("finished"), "message": .string("the job already has its result")])]))
+            return Self.json(.conflict, ["id": .string(id), "status": .string(result?.status.rawValue ?? "unknown"),
+                                         "error": .object(["kind": .string("finished"), "message": .string("the job already has its result")])])
         }
         do {
             try await producer.send(OutgoingMessage(topic: topics.control, key: Array(id.utf8), value: ControlMessage(cancel: id).encoded()))
         } catch {
             return Self.error(.serviceUnavailable, kind: "cancel_failed", "the cancel request could not be sent: \(error)")
         }
-        return Self.json(.accepted, Self.object(["id": .string(id), "status": .string("cancel_requested")]))
+        return Self.json(.accepted, ["id": .string(id), "status": .string("cancel_requested")])
     }
 
     // MARK: - Event streams
@@ -156,110 +155,15 @@ struct GatewayRoutes: Sendable {
         return first
     }
 
-    // MARK: - OpenAI chat completions
-
-    private func chatCompletion(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let bytes: [UInt8]
-        do { bytes = try await body(request) } catch let response as ErrorResponse { return response.response }
-        let chat: ChatCompletionRequest
-        do { chat = try ChatCompletionRequest(json: bytes) } catch {
-            return Self.openAIError(.badRequest, ChatCompletionResponse.errorJSON(message: error.message, type: "invalid_request_error",
-                                                                                   code: nil, param: error.param))
-        }
-        let keep = chat.keep || ["true", "1", "yes"].contains(request.headers[Self.keepHeader]?.lowercased() ?? "")
-        let jobID = "chat-" + UUID().uuidString.prefix(12).lowercased()
-        _ = hub.claim(jobID, prompt: chat.messages.last { $0.role == "user" }?.content)
-        let client: ClientStream
-        do throws(GatewayHub.Refused) { client = try hub.follow(job: jobID, resume: nil) } catch {
-            hub.release(jobID)
-            return Self.openAIError(.serviceUnavailable, ChatCompletionResponse.errorJSON(
-                message: "too many clients (gateway.max_clients = \(error.maxClients))", type: "server_error", code: "overloaded"))
-        }
-        do {
-            try await producer.send(OutgoingMessage(topic: topics.jobs, key: Array(jobID.utf8), value: chat.jobJSON(id: jobID)))
-        } catch {
-            hub.leave(client)
-            hub.release(jobID)
-            return Self.openAIError(.serviceUnavailable, ChatCompletionResponse.errorJSON(
-                message: "the job could not be enqueued: \(error)", type: "server_error", code: "enqueue_failed"))
-        }
-        // A client that leaves before the result cancels its job, unless it asked to keep it.
-        let producer = self.producer
-        let controlTopic = topics.control
-        let logger = self.logger
-        let watch = DoneFlag()
-        context.channel.closeFuture.whenComplete { _ in
-            client.disconnect()
-            guard !keep, !watch.isDone else { return }
-            logger.info("client left before its result; cancelling", metadata: ["job_id": "\(jobID)"])
-            Task { try? await producer.send(OutgoingMessage(topic: controlTopic, key: Array(jobID.utf8), value: ControlMessage(cancel: jobID).encoded())) }
-        }
-        let created = Int(Date().timeIntervalSince1970)
-        if chat.stream {
-            let hub = self.hub
-            return Response(status: .ok, headers: Self.sseHeaders, body: ResponseBody { writer in
-                var mapper = ChatCompletionStream(jobID: jobID, created: created, model: chat.model, includeUsage: chat.includeUsage)
-                defer { hub.leave(client) }
-                loop: while true {
-                    switch await client.next() {
-                    case .events(let events):
-                        var out = ByteBuffer()
-                        var ended = false
-                        for event in events {
-                            for output in mapper.apply(event) {
-                                switch output {
-                                case .data(let json): out.writeImmutableBuffer(SSEFrame.data(json))
-                                case .failed(let json): out.writeImmutableBuffer(SSEFrame.data(json)); ended = true
-                                case .done: out.writeString("data: [DONE]\n\n"); ended = true
-                                }
-                            }
-                        }
-                        if out.readableBytes > 0 { try await writer.write(out) }
-                        if ended { watch.markDone(); break loop }
-                    case .end(let final):
-                        if final != nil {
-                            try await writer.write(SSEFrame.data(ChatCompletionResponse.errorJSON(
-                                message: "the client read too slowly and was disconnected", type: "server_error", code: "slow_client")))
-                        }
-                        break loop
-                    }
-                }
-                try await writer.finish(nil)
-            })
-        }
-        defer { hub.leave(client) }
-        while true {
-            switch await client.next() {
-            case .events(let events):
-                for event in events {
-                    guard case .result(let result, _) = event.kind else { continue }
-                    watch.markDone()
-                    guard let result else {
-                        return Self.openAIError(.badGateway, ChatCompletionResponse.errorJSON(message: "the job's result could not be read", type: "llmq_error", code: "bad_result"))
-                    }
-                    guard result.status == .succeeded else {
-                        let (type, code, message) = ChatCompletionResponse.describe(result)
-                        return Self.openAIError(HTTPResponse.Status(code: ChatCompletionResponse.httpStatus(for: result.status)),
-                                                ChatCompletionResponse.errorJSON(message: message, type: type, code: code))
-                    }
-                    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(
-                        bytes: ChatCompletionResponse.completionJSON(jobID: jobID, created: created, requestModel: chat.model, result: result))))
-                }
-            case .end:
-                return Self.openAIError(.serviceUnavailable, ChatCompletionResponse.errorJSON(message: "the gateway stopped before the job ended", type: "server_error", code: "unavailable"))
-            }
-        }
-    }
-
     // MARK: - Helpers
 
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
     static let keepHeader = HTTPField.Name("X-LLMQ-Keep")!
     static let sseHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
 
-    private struct ErrorResponse: Error { var response: Response }
+    struct ErrorResponse: Error { var response: Response }
 
-    private func body(_ request: Request) async throws -> [UInt8] {
+    func body(_ request: Request) async throws -> [UInt8] {
         var request = request
         do {
             let buffer = try await request.collectBody(upTo: maxBodyBytes)
@@ -276,8 +180,6 @@ struct GatewayRoutes: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? Array(encoder.encode(value))) ?? Array("{}".utf8)
     }
-
-    static func object(_ object: [String: JSONValue]) -> [String: JSONValue] { object }
 
     static func json(_ status: HTTPResponse.Status, _ object: [String: JSONValue], location: String? = nil) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
@@ -302,11 +204,4 @@ struct GatewayRoutes: Sendable {
         response.headers[.retryAfter] = "1"
         return response
     }
-}
-
-/// Set once a completion has its result, so a later connection close does not cancel the job.
-final class DoneFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isDone: Bool { flag.load(ordering: .acquiring) }
-    func markDone() { flag.store(true, ordering: .releasing) }
 }

@@ -5,15 +5,16 @@ import LLMQCore
 /// rule), its result, and whether it was queued or cancelled. Late joiners and reconnecting
 /// clients are served from here. A plain struct: `GatewayHub` owns it under a lock.
 ///
-/// Bounds: at most `maxJobs` jobs (the oldest first seen leave first), a job leaves once it had
-/// no event for `maxAge`, and at most `maxEventsPerJob` events of a stream are kept (later ones
-/// still reach connected clients but not late joiners). A job that left the window is unknown:
+/// Bounds: at most `maxJobs` jobs and about `maxBytes` of events (the oldest first seen leave
+/// first), a job leaves once it had no event for `maxAge`, and at most `maxEventsPerJob` events of
+/// a stream are kept (later ones still reach connected clients but not late joiners). A job that left the window is unknown:
 /// `GET /v1/jobs/{id}` answers 404 and its event stream waits for new events.
 struct JobWindow {
     struct Limits: Sendable {
         var maxJobs: Int
         var maxAgeMs: Int64
         var maxEventsPerJob: Int
+        var maxBytes: Int
     }
 
     /// What the window knows of one job.
@@ -30,6 +31,8 @@ struct JobWindow {
         /// The current stream's events in seq order, its `start` first.
         var events: [HubEvent] = []
         var result: HubEvent?
+        /// What this record holds, as counted against `maxBytes`.
+        var bytes = 0
 
         var resultValue: JobResult? {
             if case .result(let result, _)? = result?.kind { return result }
@@ -46,6 +49,8 @@ struct JobWindow {
 
     let limits: Limits
     private(set) var jobs: [String: Record] = [:]
+    /// The sum of the records' `bytes`.
+    private(set) var bytes = 0
     /// Job ids by first sighting, for eviction (an id may appear again after it left: check firstSeenMs).
     private var order: Deque<(id: String, firstSeenMs: Int64)> = []
 
@@ -136,7 +141,18 @@ struct JobWindow {
         }
         body(&jobs[id]!)
         jobs[id]!.lastActivityMs = now
+        let size = Self.size(of: jobs[id]!)
+        bytes += size - jobs[id]!.bytes
+        jobs[id]!.bytes = size
         evict(now: now)
+    }
+
+    /// About what a record costs: each event's frame, its decoded copy and bookkeeping.
+    static func size(of record: Record) -> Int {
+        var size = 256 + record.id.utf8.count + (record.prompt?.utf8.count ?? 0)
+        for event in record.events { size += 2 * event.frame.readableBytes + 96 }
+        if let result = record.result { size += 2 * result.frame.readableBytes + 96 }
+        return size
     }
 
     /// Drops the oldest jobs beyond `maxJobs`, and old jobs idle for `maxAge`.
@@ -146,9 +162,10 @@ struct JobWindow {
                 order.removeFirst()
                 continue
             }
-            let tooMany = jobs.count > limits.maxJobs
+            let tooMany = jobs.count > limits.maxJobs || bytes > limits.maxBytes
             let idle = now - record.lastActivityMs >= limits.maxAgeMs
             guard tooMany || idle else { break }
+            bytes -= record.bytes
             jobs[first.id] = nil
             order.removeFirst()
         }
@@ -158,6 +175,8 @@ struct JobWindow {
 extension JobWindow {
     /// Forgets a job (a claim whose enqueue failed).
     mutating func forget(_ id: String) -> Record? {
-        jobs.removeValue(forKey: id)
+        let record = jobs.removeValue(forKey: id)
+        bytes -= record?.bytes ?? 0
+        return record
     }
 }

@@ -21,6 +21,9 @@ public struct GatewaySettings: Sendable, Hashable {
     /// `gateway.window_jobs`: the most jobs whose events and result the gateway keeps in memory
     /// for late joiners and reconnects (the oldest go first). Default 10000.
     public var windowJobs = 10_000
+    /// `gateway.window_bytes`: about how much memory the window's events may take; beyond it the
+    /// oldest jobs leave first. Default 134217728 (128 MiB).
+    public var windowBytes = 128 << 20
     /// `gateway.window_ms`: jobs without an event for this long leave the window; at start-up the
     /// gateway reads the topics from this long ago. Default 900000 (15 minutes).
     public var window: Duration = .seconds(900)

@@ -149,7 +149,7 @@ extension WorkerConfiguration {
         "timeout.connect_ms", "timeout.first_chunk_ms", "timeout.idle_ms", "timeout.total_ms",
         "metrics.host", "metrics.port", "log.level",
         "gateway.host", "gateway.port", "gateway.tokens", "gateway.cors_origins", "gateway.max_body_bytes", "gateway.max_clients",
-        "gateway.client_buffer_bytes", "gateway.window_jobs", "gateway.window_ms", "gateway.heartbeat_ms",
+        "gateway.client_buffer_bytes", "gateway.window_jobs", "gateway.window_bytes", "gateway.window_ms", "gateway.heartbeat_ms",
     ]
 
     mutating func apply(key: String, value: String, origin: Origin) throws {
@@ -227,6 +227,7 @@ extension WorkerConfiguration {
         case "gateway.max_clients": gateway.maxClients = try integer(1...1_000_000)
         case "gateway.client_buffer_bytes": gateway.clientBufferBytes = try integer(4096...(1 << 30))
         case "gateway.window_jobs": gateway.windowJobs = try integer(1...10_000_000)
+        case "gateway.window_bytes": gateway.windowBytes = try integer((1 << 20)...(64 << 30))
         case "gateway.window_ms": gateway.window = try milliseconds(1000...604_800_000)
         case "gateway.heartbeat_ms": gateway.heartbeat = try milliseconds(100...600_000)
         default:

@@ -14,7 +14,7 @@ struct GatewayCommand: AsyncParsableCommand {
             Reads worker.conf like `llmq worker` (kafka.*, topic.*, worker.max_job_bytes) plus the gateway.* keys: \
             gateway.host, gateway.port (default 8080), gateway.tokens (bearer tokens; none means no auth), \
             gateway.cors_origins, gateway.max_body_bytes, gateway.max_clients, gateway.client_buffer_bytes, \
-            gateway.window_jobs, gateway.window_ms, gateway.heartbeat_ms. Gateways are stateless replicas: run as many as you like.
+            gateway.window_jobs, gateway.window_bytes, gateway.window_ms, gateway.heartbeat_ms. Gateways are stateless replicas: run as many as you like.
             """
     )
 

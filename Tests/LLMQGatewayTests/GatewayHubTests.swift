@@ -118,3 +118,17 @@ extension ClientStream.Next {
 }
 
 import Synchronization
+
+extension GatewayHubTests {
+    @Test func windowKeepsAboutWindowBytes() throws {
+        let hub = GatewayHub(topics: Self.topics, maxClients: 10, clientBufferBytes: 4096, windowJobs: 1000, window: .seconds(60),
+                             windowBytes: 64 << 10)
+        for job in 0..<50 {
+            hub.apply(Self.chunk("j\(job)", "s", 0, .start))
+            for seq in 1...20 { hub.apply(Self.chunk("j\(job)", "s", seq, .delta(String(repeating: "w", count: 50)))) }
+        }
+        #expect(hub.windowBytes <= 64 << 10)
+        #expect(hub.record("j49")?.events.count == 21, "the newest job is whole")
+        #expect(hub.record("j0") == nil, "the oldest left")
+    }
+}

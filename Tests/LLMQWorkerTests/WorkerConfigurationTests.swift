@@ -278,6 +278,7 @@ struct WorkerConfigurationTests {
         ("gateway.max_clients", "0"),
         ("gateway.client_buffer_bytes", "10"),
         ("gateway.window_jobs", "0"),
+        ("gateway.window_bytes", "1000"),
         ("gateway.window_ms", "5"),
         ("gateway.heartbeat_ms", "0"),
         ("gateway.cors_origins", "example.com"),
