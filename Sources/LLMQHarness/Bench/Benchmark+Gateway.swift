@@ -61,12 +61,19 @@ extension Benchmark {
                 }
             }
         }
-        try await warmUp(bootstrap: environment.bootstrapServers, baseline: baseline, client: client)
-        progress("gateway: producing \(jobs) jobs × \(words + 2) chunk events at \(rate) events/s")
-        let started = wallClockMicros()
-        try await produceStampedJobs(bootstrap: environment.bootstrapServers, jobs: jobs, words: words, rate: rate)
-        for reader in readers { await reader.value }
-        let seconds = Double(wallClockMicros() - started) / 1_000_000
+        var quiet = Logger(label: "llmq.bench")
+        quiet.logLevel = .error
+        // One producer for the warm-up and the run: connected, with the topic's metadata and its
+        // producer id, before the first stamped event.
+        let producerConfig = KafkaConfig(["bootstrap.servers": environment.bootstrapServers, "linger.ms": "1", "log_level": "3"])
+        let (started, seconds) = try await KafkaProducer.withProducer(config: producerConfig, logger: quiet) { producer in
+            try await warmUp(producer: producer, baseline: baseline, client: client)
+            progress("gateway: producing \(jobs) jobs × \(words + 2) chunk events at \(rate) events/s")
+            let started = wallClockMicros()
+            try await produceStampedJobs(producer: producer, jobs: jobs, words: words, rate: rate)
+            for reader in readers { await reader.value }
+            return (started, Double(wallClockMicros() - started) / 1_000_000)
+        }
         sampler.sampleNow()
         let snapshot = tally.snapshot
         let kafka = baseline.snapshot.latency
@@ -117,28 +124,21 @@ extension Benchmark {
 
     /// Waits until the baseline consumer has joined its group and the gateway delivers events: a
     /// warm-up job's events are produced until both saw one.
-    private func warmUp(bootstrap: String, baseline: TopicTally, client: GatewayClient) async throws {
-        var quiet = Logger(label: "llmq.bench")
-        quiet.logLevel = .error
+    private func warmUp(producer: KafkaProducer, baseline: TopicTally, client: GatewayClient) async throws {
         let warm = try await client.stream("/v1/jobs/gw-warm-up/events")
         let seen = Task { for try await event in warm where event.event == "reset" { return true }; return false }
-        try await KafkaProducer.withProducer(config: KafkaConfig(["bootstrap.servers": bootstrap, "log_level": "3"]), logger: quiet) { producer in
-            try await waitUntil("the baseline consumer to join", timeout: .seconds(60)) {
-                let event = ChunkEvent(jobID: "gw-warm-up", streamID: "warm-\(UInt32.random(in: 0...UInt32.max))", attempt: 1, seq: 0, kind: .start)
-                try await producer.send(OutgoingMessage(topic: BenchEnvironment.chunksTopic, key: Array("gw-warm-up".utf8), value: event.encoded()))
-                return baseline.snapshot.count > 0
-            }
+        try await waitUntil("the baseline consumer to join", timeout: .seconds(60)) {
+            let event = ChunkEvent(jobID: "gw-warm-up", streamID: "warm-\(UInt32.random(in: 0...UInt32.max))", attempt: 1, seq: 0, kind: .start)
+            try await producer.send(OutgoingMessage(topic: BenchEnvironment.chunksTopic, key: Array("gw-warm-up".utf8), value: event.encoded()))
+            return baseline.snapshot.count > 0
         }
         _ = try await seen.value
     }
 
     /// Produces each job's stream (start, stamped deltas, end) and its result, interleaved across
     /// jobs at `rate` events per second.
-    private func produceStampedJobs(bootstrap: String, jobs: Int, words: Int, rate: Int) async throws {
-        var quiet = Logger(label: "llmq.bench")
-        quiet.logLevel = .error
-        try await KafkaProducer.withProducer(config: KafkaConfig(["bootstrap.servers": bootstrap, "linger.ms": "1", "log_level": "3"]),
-                                             logger: quiet) { producer in
+    private func produceStampedJobs(producer: KafkaProducer, jobs: Int, words: Int, rate: Int) async throws {
+        do {
             let deliveries = DeliveryCounter()
             let total = jobs * (words + 2)
             deliveries.willProduce(total + jobs)
