@@ -34,15 +34,14 @@ extension GatewayRoutes {
                 message: "the job could not be enqueued: \(error)", type: "server_error", code: "enqueue_failed"))
         }
         // A client that leaves before the result cancels its job, unless it asked to keep it.
-        let producer = self.producer
-        let controlTopic = topics.control
+        let routes = self
         let logger = self.logger
         let watch = DoneFlag()
         context.channel.closeFuture.whenComplete { _ in
             client.disconnect()
             guard !keep, !watch.isDone else { return }
             logger.info("client left before its result; cancelling", metadata: ["job_id": "\(jobID)"])
-            Task { try? await producer.send(OutgoingMessage(topic: controlTopic, key: Array(jobID.utf8), value: ControlMessage(cancel: jobID).encoded())) }
+            Task { try? await routes.requestCancel(jobID) }
         }
         let created = Int(Date().timeIntervalSince1970)
         if chat.stream {

@@ -106,11 +106,16 @@ struct GatewayRoutes: Sendable {
                                          "error": .object(["kind": .string("finished"), "message": .string("the job already has its result")])])
         }
         do {
-            try await producer.send(OutgoingMessage(topic: topics.control, key: Array(id.utf8), value: ControlMessage(cancel: id).encoded()))
+            try await requestCancel(id)
         } catch {
             return Self.error(.serviceUnavailable, kind: "cancel_failed", "the cancel request could not be sent: \(error)")
         }
         return Self.json(.accepted, ["id": .string(id), "status": .string("cancel_requested")])
+    }
+
+    /// Puts a cancel request for the job on the control topic, keyed by its id; returns once the broker has it.
+    func requestCancel(_ jobID: String) async throws {
+        try await producer.send(OutgoingMessage(topic: topics.control, key: Array(jobID.utf8), value: ControlMessage(cancel: jobID).encoded()))
     }
 
     // MARK: - Event streams
