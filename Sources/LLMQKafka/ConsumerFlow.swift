@@ -66,6 +66,9 @@ public struct ConsumerFlow: Sendable {
     public private(set) var inFlight = 0
     /// Whether fetching is on (false once paused for a full read-ahead buffer).
     public private(set) var fetching = true
+    /// Partitions librdkafka holds paused on our word. Its pause flag outlives an unassign, so a
+    /// partition assigned back (after a revoke or a lost assignment) must be resumed explicitly.
+    private var pausedInLibrdkafka: Set<TopicPartition> = []
 
     public init(limits: FlowLimits) {
         self.limits = limits
@@ -81,8 +84,11 @@ public struct ConsumerFlow: Sendable {
             nextGeneration += 1
         }
         offsets.assign(tps)
-        // A new partition starts fetching in librdkafka; keep it in step with the others.
-        return fetching ? [] : [.pause(tps.sorted(by: Self.order))]
+        let sorted = tps.sorted(by: Self.order)
+        if !fetching { return pause(sorted) }
+        // Paused when we last owned it: librdkafka still has it paused.
+        let stillPaused = sorted.filter { pausedInLibrdkafka.contains($0) }
+        return stillPaused.isEmpty ? [] : resume(stillPaused)
     }
 
     /// A revoke began: these partitions take no new leases and their buffered messages are dropped
@@ -184,13 +190,25 @@ public struct ConsumerFlow: Sendable {
     private mutating func reevaluate() -> [Action] {
         if fetching, buffer.count >= limits.readAheadMessages || bufferedBytes >= limits.readAheadBytes {
             fetching = false
-            return activePartitions.isEmpty ? [] : [.pause(activePartitions)]
+            return pause(activePartitions)
         }
         if !fetching, buffer.count <= limits.readAheadMessages / 2, bufferedBytes <= limits.readAheadBytes / 2 {
             fetching = true
-            return activePartitions.isEmpty ? [] : [.resume(activePartitions)]
+            return resume(activePartitions)
         }
         return []
+    }
+
+    private mutating func pause(_ tps: [TopicPartition]) -> [Action] {
+        guard !tps.isEmpty else { return [] }
+        pausedInLibrdkafka.formUnion(tps)
+        return [.pause(tps)]
+    }
+
+    private mutating func resume(_ tps: [TopicPartition]) -> [Action] {
+        guard !tps.isEmpty else { return [] }
+        pausedInLibrdkafka.subtract(tps)
+        return [.resume(tps)]
     }
 
     /// Assigned partitions not being revoked, in a stable order.

@@ -32,7 +32,12 @@ final class ConsumerState: Sendable {
     private let clientReference = Mutex<WeakClient>(WeakClient())
 
     /// - Parameter commitHold: how long commits stay held in a rebalance that sends this member no callback.
-    init(limits: FlowLimits, handler: RebalanceHandler?, commitPromptly: Bool, commitHold: Duration) {
+    /// Told whether fetching is on, each time the flow pauses or resumes it (under the flow's lock: keep it cheap).
+    private let onFetching: (@Sendable (Bool) -> Void)?
+
+    init(limits: FlowLimits, handler: RebalanceHandler?, commitPromptly: Bool, commitHold: Duration,
+         onFetching: (@Sendable (Bool) -> Void)? = nil) {
+        self.onFetching = onFetching
         locked = Mutex(Locked(flow: ConsumerFlow(limits: limits)))
         schedule = Mutex(CommitSchedule(hold: commitHold))
         self.handler = handler
@@ -167,6 +172,14 @@ final class ConsumerState: Sendable {
             notify(.revoked(list))
             if rd_kafka_assignment_lost(rk) == 0 {
                 commitBeforeRevoke(client)
+                // Given up in good order: whatever happens to them next is the group's to say.
+                lastStored.withLock { stored in for tp in list { stored[tp] = nil } }
+            } else {
+                // librdkafka dropped the stored offsets with the assignment (after a commit or sync
+                // answered ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID): what finished since the last
+                // commit runs again wherever these partitions go (or resumes here if they come back).
+                client.logger.warning("assignment lost: offsets stored since the last commit are dropped; finished jobs past them may run again",
+                                      metadata: ["partitions": "\(list.map(\.description).joined(separator: ","))"])
             }
             update { state in apply(state.flow.revoked(list)) }
             if cooperative {
@@ -231,6 +244,11 @@ final class ConsumerState: Sendable {
         }
     }
 
+    /// From librdkafka's log: the group's join state changed.
+    func joinStateChanged(steady: Bool) {
+        sendCommitIf { $0.joinState(steady: steady, at: .now) }
+    }
+
     /// On the poll thread: an asynchronous commit returned. Starts the next one if more was stored
     /// meanwhile, unless the group is rebalancing (`CommitSchedule`).
     func commitReturned(_ err: rd_kafka_resp_err_t) {
@@ -242,15 +260,17 @@ final class ConsumerState: Sendable {
     /// On the poll thread, every turn of the loop: sends a held commit once the hold has passed.
     func tick() {
         sendCommitIf { $0.tick(at: .now) }
+        expireRebalanceWaiters()
     }
 
     /// Commits what is stored and waits for the answer, never while the group is rebalancing:
     /// waits for the rebalance to complete (or the hold to pass) first, and again when the commit
-    /// is refused because a rebalance began. Gives up at `deadline`.
+    /// is refused because a rebalance began. Gives up at `deadline` or when the task is cancelled.
     func commitSettled(until deadline: ContinuousClock.Instant) async throws {
         while true {
             while schedule.withLock({ $0.isHeld(at: .now) }) && ContinuousClock.now < deadline {
-                await waitForRebalanceEnd(until: deadline)
+                try Task.checkCancellation()
+                await waitForRebalanceEnd(until: min(deadline, .now + .milliseconds(200)))
             }
             guard let client else { return }
             let handle = UncheckedClient(client)
@@ -258,31 +278,34 @@ final class ConsumerState: Sendable {
             if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
             let error = KafkaError(code: .commit, err)
             guard error.isRebalanceCommitError || error.isTransientGroupError, ContinuousClock.now < deadline else { throw error }
+            try Task.checkCancellation()
             schedule.withLock { _ = $0.returned(rebalancing: true, at: .now) }
         }
     }
 
-    /// Returns at the end of the next rebalance callback, when the hold passes, or at `deadline`.
+    /// Returns at the end of the next rebalance callback, or at `deadline` (checked by the poll
+    /// loop on every turn, as the hold itself is).
     private func waitForRebalanceEnd(until deadline: ContinuousClock.Instant) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    self.rebalanceWaiters.withLock { $0.append(continuation) }
-                }
+        await withCheckedContinuation { continuation in
+            let pollEnded = rebalanceWaiters.withLock { list -> Bool in
+                if pollLoopEnded.load(ordering: .acquiring) { return true }
+                list.append((deadline, continuation))
+                return false
             }
-            group.addTask {
-                // Re-checks the hold at least every 100 ms, like the poll loop's tick.
-                try? await Task.sleep(until: min(deadline, .now + .milliseconds(100)))
-            }
-            await group.next()
-            group.cancelAll()
-            // The waiter may still be registered: release it so the group can end.
-            let waiters = self.rebalanceWaiters.withLock { list in
-                defer { list.removeAll() }
-                return list
-            }
-            waiters.forEach { $0.resume() }
+            if pollEnded { continuation.resume() }
         }
+    }
+
+    /// On the poll thread: releases rebalance waiters whose deadline passed.
+    private func expireRebalanceWaiters() {
+        let now = ContinuousClock.now
+        let expired = rebalanceWaiters.withLock { list -> [CheckedContinuation<Void, Never>] in
+            guard !list.isEmpty else { return [] }
+            let expired = list.filter { $0.deadline <= now }.map(\.continuation)
+            list.removeAll { $0.deadline <= now }
+            return expired
+        }
+        expired.forEach { $0.resume() }
     }
 
     /// An assign callback finished: commits may flow again (unless a cooperative revoke's second
@@ -291,7 +314,7 @@ final class ConsumerState: Sendable {
         sendCommitIf(decide)
         let waiters = rebalanceWaiters.withLock { list in
             defer { list.removeAll() }
-            return list
+            return list.map(\.continuation)
         }
         waiters.forEach { $0.resume() }
     }
@@ -321,6 +344,12 @@ final class ConsumerState: Sendable {
         }
         reader?.resume(returning: nil)
         waiters.forEach { $0.continuation.resume() }
+        let rebalance = rebalanceWaiters.withLock { list in
+            pollLoopEnded.store(true, ordering: .releasing)
+            defer { list.removeAll() }
+            return list.map(\.continuation)
+        }
+        rebalance.forEach { $0.resume() }
     }
 
     // MARK: Applying the flow's actions
@@ -361,12 +390,14 @@ final class ConsumerState: Sendable {
         for action in actions {
             switch action {
             case .pause(let tps):
+                onFetching?(false)
                 let list = TopicPartitionList(tps)
                 let err = rd_kafka_pause_partitions(client.handle, list.pointer)
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                     client.logger.warning("pause failed", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
                 }
             case .resume(let tps):
+                onFetching?(true)
                 let list = TopicPartitionList(tps)
                 let err = rd_kafka_resume_partitions(client.handle, list.pointer)
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -396,7 +427,9 @@ final class ConsumerState: Sendable {
     private let lastStored = Mutex<[TopicPartition: Int64]>([:])
     /// Its own lock: `apply` runs under the flow's lock, and the commit callback must not wait for it.
     private let schedule: Mutex<CommitSchedule>
-    private let rebalanceWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+    /// Set under `rebalanceWaiters`' lock once the poll loop ended: nothing would release a new waiter.
+    private let pollLoopEnded = Atomic<Bool>(false)
+    private let rebalanceWaiters = Mutex<[(deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Void, Never>)]>([])
 }
 
 /// Lets a client cross into a blocking closure. Safe: librdkafka handles are thread-safe.

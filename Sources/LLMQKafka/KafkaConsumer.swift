@@ -21,10 +21,11 @@ public final class KafkaConsumer: Sendable {
     ///     time, instead of only on librdkafka's auto-commit timer. Default false.
     ///   - onFatal: called once if librdkafka reports a fatal error.
     ///   - statistics: called on the poll thread with librdkafka's statistics, every `statistics.interval.ms`.
+    ///   - onFetching: told whether fetching is on each time the read-ahead bound pauses or resumes it.
     ///   - rebalanceHandler: called for each assignment change before it completes.
     public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.consumer"), limits: FlowLimits = .reader,
                 commitPromptly: Bool = false, onFatal: (@Sendable (KafkaError) -> Void)? = nil,
-                statistics: (any ConsumerStatisticsHandler)? = nil,
+                statistics: (any ConsumerStatisticsHandler)? = nil, onFetching: (@Sendable (Bool) -> Void)? = nil,
                 rebalanceHandler: RebalanceHandler? = nil) throws {
         var config = config
         config.setDefault("enable.auto.offset.store", "false")
@@ -34,12 +35,19 @@ public final class KafkaConsumer: Sendable {
         // A rebalance that sends this member no callback holds commits at most about one session timeout.
         let sessionTimeoutMs = config["session.timeout.ms"].flatMap { Int($0) } ?? 45_000
         let state = ConsumerState(limits: limits, handler: rebalanceHandler, commitPromptly: commitPromptly,
-                                  commitHold: .milliseconds(min(max(sessionTimeoutMs, 5_000), 60_000)))
-        let callbacks = ClientCallbacks(
-            rebalance: { client, err, partitions in state.handleRebalance(client: client, err: err, partitions: partitions) },
-            offsetCommit: { err in state.commitReturned(err) },
-            fatal: onFatal,
-            statistics: Self.statisticsCallback(statistics))
+                                  commitHold: .milliseconds(min(max(sessionTimeoutMs, 5_000), 60_000)), onFetching: onFetching)
+        if commitPromptly {
+            // librdkafka reports the group's join state only in its `cgrp` debug log; prompt commits
+            // must know it (CommitSchedule). The extra lines are dropped unless logging at debug.
+            let debug = config["debug"].map { $0.split(separator: ",").map(String.init) } ?? []
+            if !debug.contains("cgrp") && !debug.contains("all") { config["debug"] = (debug + ["cgrp"]).joined(separator: ",") }
+        }
+        var callbacks = ClientCallbacks()
+        callbacks.rebalance = { client, err, partitions in state.handleRebalance(client: client, err: err, partitions: partitions) }
+        callbacks.offsetCommit = { err in state.commitReturned(err) }
+        callbacks.fatal = onFatal
+        if commitPromptly { callbacks.joinState = { steady in state.joinStateChanged(steady: steady) } }
+        callbacks.statistics = Self.statisticsCallback(statistics)
         let client = try RdKafkaClient(kind: .consumer, config: config, logger: logger, callbacks: callbacks)
         rd_kafka_poll_set_consumer(client.handle)
         state.attach(client)
@@ -71,10 +79,12 @@ public final class KafkaConsumer: Sendable {
     public static func withConsumer<T>(
         config: KafkaConfig, logger: Logger, limits: FlowLimits = .reader, commitPromptly: Bool = false,
         onFatal: (@Sendable (KafkaError) -> Void)? = nil, statistics: (any ConsumerStatisticsHandler)? = nil,
-        rebalanceHandler: RebalanceHandler? = nil, _ body: (KafkaConsumer) async throws -> T
+        onFetching: (@Sendable (Bool) -> Void)? = nil, rebalanceHandler: RebalanceHandler? = nil,
+        _ body: (KafkaConsumer) async throws -> T
     ) async throws -> T {
         let consumer = try KafkaConsumer(config: config, logger: logger, limits: limits, commitPromptly: commitPromptly,
-                                         onFatal: onFatal, statistics: statistics, rebalanceHandler: rebalanceHandler)
+                                         onFatal: onFatal, statistics: statistics, onFetching: onFetching,
+                                         rebalanceHandler: rebalanceHandler)
         do {
             let result = try await body(consumer)
             await consumer.close()

@@ -1,4 +1,7 @@
 import CRdKafka
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 
@@ -10,6 +13,9 @@ struct ClientCallbacks: Sendable {
     var offsetCommit: (@Sendable (rd_kafka_resp_err_t) -> Void)?
     /// Once, when librdkafka reports a fatal error.
     var fatal: (@Sendable (KafkaError) -> Void)?
+    /// Consumers: the group's join state changed; true when it is `steady` (no rebalance under
+    /// way). Read from librdkafka's `cgrp` debug log, its only report of the join state.
+    var joinState: (@Sendable (_ steady: Bool) -> Void)?
     /// Consumers: each statistics document (`statistics.interval.ms`), parsed, on the poll thread.
     var statistics: (@Sendable (ConsumerStatistics) -> Void)?
 }
@@ -77,6 +83,10 @@ final class RdKafkaClient: @unchecked Sendable {
     var fatalError: KafkaError? { fatal.withLock { $0 } }
 
     private func log(level: Int32, facility: UnsafePointer<CChar>?, message: UnsafePointer<CChar>?) {
+        if let joinState = callbacks.joinState, let facility, let message, strcmp(facility, "CGRPJOINSTATE") == 0,
+           let state = Self.newJoinState(message) {
+            joinState(state == "steady")
+        }
         // syslog levels: 0-2 critical, 3 error, 4 warning, 5-6 info/notice, 7 debug.
         let swiftLevel: Logger.Level = switch level {
         case ...2: .critical
@@ -88,6 +98,13 @@ final class RdKafkaClient: @unchecked Sendable {
         guard logger.logLevel <= swiftLevel else { return }
         let facilityString = facility.map { String(cString: $0) } ?? ""
         logger.log(level: swiftLevel, "\(message.map { String(cString: $0) } ?? "")", metadata: ["rdkafka.facility": "\(facilityString)"])
+    }
+
+    /// The state after "->" in librdkafka 2.0's `Group "g" changed join state A -> B (state up)`.
+    static func newJoinState(_ message: UnsafePointer<CChar>) -> Substring? {
+        let text = String(cString: message)
+        guard let arrow = text.range(of: " -> ") else { return nil }
+        return text[arrow.upperBound...].prefix { $0 != " " }
     }
 
     private func reportError(rk: OpaquePointer?, err: rd_kafka_resp_err_t, reason: UnsafePointer<CChar>?) {

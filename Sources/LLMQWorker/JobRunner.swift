@@ -88,7 +88,7 @@ public final class JobRunner: Sendable {
             outcome.finishReason = completion.finishReason
             outcome.model = completion.model ?? outcome.model
             status = .succeeded
-        } catch where Task.isCancelled || error is CancellationError || (error as? ProviderError)?.code == .cancelled {
+        } catch where Task.isCancelled {
             // A cancel request ends the job with a `cancelled` result; a revoke or shutdown leaves
             // it without one, to be redelivered.
             guard control.cancelledByRequest() else {
@@ -175,7 +175,8 @@ public final class JobRunner: Sendable {
         } catch {
             let providerError = error as? ProviderError
             if let usage = providerError?.partialUsage { outcome.addUsage(usage) }
-            let cancelled = Task.isCancelled || providerError?.code == .cancelled || error is CancellationError
+            // Only this task's cancellation counts: a `.cancelled` from the HTTP client alone is a failure.
+            let cancelled = Task.isCancelled
             let expired = !cancelled && job.deadline.map { $0 <= Date() } == true
             let failure = providerError ?? (error as? KafkaError).map { ProviderError.chunkDelivery($0.description) }
             let retrying = !cancelled && !expired && failure.map(willRetry) == true

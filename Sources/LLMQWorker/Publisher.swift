@@ -28,11 +28,13 @@ struct Publisher: Sendable {
 
     /// Delivers every message and returns once each is acknowledged. A message whose delivery
     /// fails with a retriable error (a timeout, a leader moving) is produced again, alone, with
-    /// backoff, for as long as the task is not cancelled; messages already acknowledged are never
-    /// produced twice. Throws the first permanent error, or `CancellationError` when cancelled
-    /// between tries.
-    func deliver(_ messages: [OutgoingMessage]) async throws {
+    /// backoff; messages already acknowledged are never produced twice. A decided result goes out
+    /// also when the job's task is cancelled (a cancel request, a shutdown): tries go on for
+    /// `afterCancellation` past the cancellation, then `CancellationError`. Throws the first
+    /// permanent error.
+    func deliver(_ messages: [OutgoingMessage], afterCancellation: Duration = WorkerConfiguration.drainFlushLimit) async throws {
         var delay = firstRetryDelay
+        var cancelledAt: ContinuousClock.Instant?
         var outstanding = messages
         while !outstanding.isEmpty {
             let acks = outstanding.map { _ in Acknowledgements() }
@@ -48,8 +50,13 @@ struct Publisher: Sendable {
             }
             outstanding = failed
             guard !outstanding.isEmpty else { return }
-            try Task.checkCancellation()
-            try await Task.sleep(for: delay)
+            if Task.isCancelled {
+                let since = cancelledAt ?? .now
+                cancelledAt = since
+                if ContinuousClock.now - since >= afterCancellation { throw CancellationError() }
+            }
+            // A pause the job's cancellation does not cut short (this loop bounds itself above).
+            await Task.detached { [delay] in try? await Task.sleep(for: delay) }.value
             delay = min(delay * 2, maxRetryDelay)
         }
     }

@@ -27,6 +27,8 @@ public final class Worker: Service, Sendable {
         var cancels = CancelRegistry(capacity: Worker.rememberedCancels)
         var consumer: KafkaConsumer?
         var ready = false
+        /// Shutting down: leases handed out from now on do not start.
+        var stopping = false
         var fatal: (any Error)?
     }
 
@@ -76,6 +78,7 @@ public final class Worker: Service, Sendable {
         try await KafkaProducer.withProducer(config: configuration.producerKafkaConfig, logger: logger,
                                              closeTimeout: WorkerConfiguration.drainFlushLimit,
                                              onFatal: { [weak self] in self?.stop(fatal: $0) }) { producer in
+            warnAboutRevokeBudget()
             let partitions = try await checkTopics(producer)
             let follower = try TopicFollower(config: configuration.consumerKafkaConfig, topic: configuration.controlTopic,
                                              partitions: partitions[configuration.controlTopic] ?? 1, logger: logger) { [weak self] message in
@@ -121,6 +124,16 @@ public final class Worker: Service, Sendable {
         }
     }
 
+    /// A revoke holds the poll thread for up to `worker.revoke_grace_ms` plus the wait for cancelled
+    /// jobs; longer than `max.poll.interval.ms` and the group drops this member.
+    private func warnAboutRevokeBudget() {
+        let maxPollMs = configuration.kafka["max.poll.interval.ms"].flatMap { Int($0) } ?? 300_000
+        let revokeBudgetMs = (configuration.revokeGrace + WorkerConfiguration.drainFlushLimit).wholeMilliseconds
+        if revokeBudgetMs >= maxPollMs {
+            logger.warning("worker.revoke_grace_ms + 10 s (\(revokeBudgetMs) ms) is not below kafka.max.poll.interval.ms (\(maxPollMs) ms): a slow revoke can cost this replica its group membership")
+        }
+    }
+
     /// Every topic must exist before any job is taken: a missing dead-letter or results topic
     /// would otherwise fail each job at its end, again on every redelivery.
     @discardableResult
@@ -160,6 +173,7 @@ public final class Worker: Service, Sendable {
                     group.addTask { await self.runJob(lease, consumer: consumer, runner: runner) }
                 }
             } onGracefulShutdown: {
+                self.state.withLock { $0.stopping = true }
                 consumer.stopDelivering()
             }
             let failed = state.withLock { $0.fatal != nil }
@@ -179,7 +193,7 @@ public final class Worker: Service, Sendable {
         // Registered and checked under the lock the revoke path cancels under: a lease whose
         // partition began its revoke before this point never starts (another member owns it).
         let registered = state.withLock { state -> Bool in
-            guard consumer.isCurrent(lease), state.fatal == nil else { return false }
+            guard consumer.isCurrent(lease), state.fatal == nil, !state.stopping else { return false }
             state.jobs[key] = cancellation
             return true
         }
@@ -213,7 +227,13 @@ public final class Worker: Service, Sendable {
             if let id = state.idsByJob.removeValue(forKey: key), state.jobsByID[id] == key { state.jobsByID[id] = nil }
         }
         metrics.inFlight.decrement()
-        consumer.finish(lease, completed: cancellation.completed)
+        let completed = cancellation.completed
+        if !completed, !Task.isCancelled, consumer.isCurrent(lease), state.withLock({ !$0.stopping && $0.fatal == nil }) {
+            // Not revoked, not stopping, yet no result: its offset would hold the partition's
+            // commits back for good. Stop (the job is redelivered) rather than stall silently.
+            stop(fatal: JobEndedWithoutResult(partition: key.partition, offset: key.offset))
+        }
+        consumer.finish(lease, completed: completed)
     }
 
     /// Registers a running job's id; true when a cancel request for it already arrived.
@@ -249,7 +269,18 @@ public final class Worker: Service, Sendable {
         }
         guard !drained else { return }
         cancelJobs(on: partitions)
-        await consumer.waitUntilIdle(partitions)
+        // Bounded: a revoke holds the poll thread, and past `max.poll.interval.ms` the member is
+        // dropped from the group. Jobs still running afterwards store nothing (their partition moved).
+        let idle = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await consumer.waitUntilIdle(partitions); return true }
+            group.addTask {
+                do { try await clock.sleep(for: WorkerConfiguration.drainFlushLimit); return false } catch { return true }
+            }
+            let first = await group.next() ?? true
+            group.cancelAll()
+            return first
+        }
+        if !idle { logger.warning("cancelled jobs still running after \(WorkerConfiguration.drainFlushLimit)", metadata: ["jobs": "\(consumer.inFlight(on: partitions))"]) }
     }
 
     /// Runs on the consumer's poll thread's behalf; the rebalance completes when this returns.
@@ -289,6 +320,13 @@ public final class Worker: Service, Sendable {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
         return String((0..<length).map { _ in alphabet.randomElement()! })
     }
+}
+
+/// A job ended without a result while its partition was still assigned and the worker running.
+struct JobEndedWithoutResult: Error, CustomStringConvertible {
+    var partition: TopicPartition
+    var offset: Int64
+    var description: String { "job at \(partition) offset \(offset) ended without a result while its partition is still assigned" }
 }
 
 /// Lets one job be cancelled from outside its task: the job's parent waits here for either the

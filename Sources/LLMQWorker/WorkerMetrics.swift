@@ -13,7 +13,7 @@ public final class WorkerMetrics: Sendable {
     let firstChunk = Timer(label: "llmq_first_chunk_seconds", preferredDisplayUnit: .seconds)
     /// `llmq_job_duration_seconds`: from the start of processing to the acknowledged result.
     let jobDuration = Timer(label: "llmq_job_duration_seconds", preferredDisplayUnit: .seconds)
-    /// `llmq_paused`: 1 while the worker is full and its partitions are paused.
+    /// `llmq_paused`: 1 while fetching is paused (the worker is full and its read-ahead buffer too).
     let paused = Gauge(label: "llmq_paused")
     /// `llmq_oldest_queued_job_seconds`: how long the job waiting for a slot has waited since it was
     /// enqueued (its Kafka timestamp); 0 when none waits. Updated with every statistics report.

@@ -27,6 +27,9 @@ struct FaultsCommand: AsyncParsableCommand {
     @Option(help: "Seed for the random choices (victims, bad payloads); printed by every run.")
     var seed: UInt64?
 
+    @Flag(help: "Shutdown phase: SIGTERM a replica every 4 s and restart it at once, without waiting for the group to settle.")
+    var backToBack = false
+
     @Option(help: "Also write the reports as JSON to this file.")
     var json: String?
 
@@ -40,6 +43,7 @@ struct FaultsCommand: AsyncParsableCommand {
         }
         options.soak = soak
         options.scale = max(1, scale)
+        options.backToBack = backToBack
         if let seed { options.seed = seed }
         // Flushed per line, so progress shows when stdout is a file or a pipe (CI).
         let reports = try await FaultSuite(options: options, log: { print($0); fflush(nil) }).run()

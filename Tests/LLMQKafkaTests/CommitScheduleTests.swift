@@ -6,7 +6,7 @@ import Testing
 struct CommitScheduleTests {
     let t0 = ContinuousClock.now
 
-    @Test("a store sends a commit at once; stores meanwhile send one more when it returns")
+    @Test("a store sends a commit at once; stores meanwhile send one more, spaced, once it returns")
     func oneAtATime() {
         var schedule = CommitSchedule(hold: .seconds(10))
         let r1 = schedule.stored(at: t0)
@@ -16,7 +16,9 @@ struct CommitScheduleTests {
         let r3 = schedule.stored(at: t0)
         #expect(!r3)
         let r4 = schedule.returned(rebalancing: false, at: t0)
-        #expect(r4, "one commit for both stores")
+        #expect(!r4, "too soon after the last one")
+        let spaced = schedule.tick(at: t0 + .milliseconds(100))
+        #expect(spaced, "one commit for both stores, once spaced")
         let r5 = schedule.returned(rebalancing: false, at: t0)
         #expect(!r5, "nothing new stored")
     }
@@ -61,5 +63,18 @@ struct CommitScheduleTests {
         #expect(!endOfFirstRound, "the first round's assign is followed by a second round at once")
         let endOfSecondRound = schedule.assigned(at: t0 + .seconds(3))
         #expect(endOfSecondRound)
+    }
+
+    @Test("commits go only while librdkafka reports the join state steady")
+    func joinStateGates() {
+        var schedule = CommitSchedule(hold: .seconds(10))
+        let left = schedule.joinState(steady: false, at: t0)
+        #expect(!left)
+        let stored = schedule.stored(at: t0 + .seconds(1))
+        #expect(!stored, "a commit sent now would carry the old generation")
+        let ticked = schedule.tick(at: t0 + .seconds(30))
+        #expect(!ticked, "no time limit: only the join state releases it")
+        let back = schedule.joinState(steady: true, at: t0 + .seconds(31))
+        #expect(back, "steady again: the held offsets go")
     }
 }

@@ -61,7 +61,7 @@ final class FaultEnvironment: @unchecked Sendable {
             "retry.max_attempts=3", "retry.initial_backoff_ms=50", "retry.max_backoff_ms=300",
             "timeout.first_chunk_ms=1500", "timeout.idle_ms=1500", "timeout.total_ms=10000",
             "metrics.port=0", "log.level=info",
-        ] + extraSettings
+        ] + extraSettings + (ProcessInfo.processInfo.environment["LLMQ_FAULT_DEBUG"] != nil ? ["kafka.debug=cgrp", "kafka.log_level=7", "log.level=debug"] : [])
     }
 
     /// Starts (or restarts) replica `index`.

@@ -21,6 +21,9 @@ public struct FaultSuite: Sendable {
         public var scale = 1
         /// Seed of the random choices (victims, bad payloads), printed so a run can be repeated.
         public var seed = UInt64.random(in: 1...UInt64.max)
+        /// Shutdown phase: stop a replica every 4 s and restart it at once, without waiting for the
+        /// group to settle (an impatient orchestrator), instead of waiting for readiness.
+        public var backToBack = false
         public init() {}
     }
 
@@ -184,6 +187,12 @@ public struct FaultSuite: Sendable {
             report.notes.append("SIGTERM r\(index) with \(inFlight) jobs in flight: exit \(status) in \(Double(took.wholeMilliseconds / 10) / 100) s")
             report.faultsInjected += 1
             try env.startReplica(index)
+            if options.backToBack {
+                // No readiness wait: the next SIGTERM lands 4 s later, rebalance or not.
+                try await Task.sleep(for: .seconds(4))
+                round += 1
+                continue
+            }
             // Like an orchestrator that waits for readiness: the next replica stops only once the
             // restarted one owns partitions again and the group has had a moment to settle. (A
             // SIGTERM in the middle of a rebalance can lose the final commit: see RELIABILITY.md.)

@@ -50,6 +50,11 @@ extension PhaseReport {
             listed += 1
             if listed <= maxFailuresListed { failures.append(text) } else if listed == maxFailuresListed + 1 { failures.append("(more failures not listed)") }
         }
+        // Every stream ends exactly once, whatever happened to its job.
+        for (streamID, events) in streams {
+            let terminals = events.filter { if case .end = $0.kind { true } else if case .abort = $0.kind { true } else { false } }
+            if terminals.count > 1 { fail("stream \(streamID) ended \(terminals.count) times: \(terminals.map(\.typeName))") }
+        }
         for (id, expectation) in expected.sorted(by: { $0.key < $1.key }) {
             guard let forJob = byJob[id], !forJob.isEmpty else {
                 lost += 1
@@ -79,6 +84,10 @@ extension PhaseReport {
                     && { if case .start = events.first?.kind { true } else { false } }()
                     && { if case .end = events.last?.kind { true } else { false } }()
                 if !complete { fail("\(id): stream \(streamID) is not start, seq 0… without gaps, end") }
+                // The gap check a consumer can make: the result (and the `end`) carry the stream's event count.
+                if result.streamEvents != events.count {
+                    fail("\(id): stream \(streamID) has \(events.count) events in the topic, its result says \(result.streamEvents.map(String.init) ?? "nothing")")
+                }
                 if deltas != result.text { fail("\(id): stream \(streamID) deltas differ from the result text") }
             }
         }
