@@ -6,6 +6,7 @@ import LLMQKafka
 import LLMQMockLLM
 import LLMQTestSupport
 import LLMQWorker
+import Testing
 
 /// A mock cluster with llmq's topics, the stand-in, a worker and a gateway, all in-process over
 /// real sockets, plus a collector on the control topic.
@@ -43,11 +44,9 @@ final class GatewayFixture: Sendable {
         let messages = try await control.waitFor("a cancel message for \(jobID)") { messages in
             messages.contains { ControlMessage.decode($0.value)?.jobID == jobID }
         }
-        let message = try messages.first { ControlMessage.decode($0.value)?.jobID == jobID }.map { $0 }!
-        #if DEBUG
-        precondition(message.keyString == jobID, "control messages are keyed by job id")
-        #endif
-        return ControlMessage.decode(message.value)!
+        let message = try #require(messages.first { ControlMessage.decode($0.value)?.jobID == jobID })
+        #expect(message.keyString == jobID, "control messages are keyed by job id")
+        return try #require(ControlMessage.decode(message.value))
     }
 
     func close() async throws {
