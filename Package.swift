@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "LLMQMockLLM", targets: ["LLMQMockLLM"]),
         .library(name: "LLMQWorker", targets: ["LLMQWorker"]),
         .library(name: "LLMQTools", targets: ["LLMQTools"]),
+        .library(name: "LLMQGateway", targets: ["LLMQGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         // Tests only: TestClock for time-dependent code (retry delays, watchdog, coalescer).
@@ -81,11 +83,25 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // The HTTP gateway (`llmq gateway`): jobs and SSE over the topics, the OpenAI-compatible
+        // endpoint, the web page, auth and limits.
+        .target(
+            name: "LLMQGateway",
+            dependencies: [
+                "LLMQWorker", "LLMQKafka", "LLMQCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         // Operator and CLI tooling: enqueue, tail, dev, dead-letter list/replay, group status, progress.
         .target(
             name: "LLMQTools",
             dependencies: [
-                "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM",
+                "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQGateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -97,18 +113,19 @@ let package = Package(
         .target(
             name: "LLMQHarness",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQTesting",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQTesting", "LLMQProviders",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // The CLI: parses arguments and wires the pieces above; nothing else.
         .executableTarget(
             name: "llmq",
             dependencies: [
-                "LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQMockLLM", "LLMQCore", "LLMQProviders", "LLMQHarness",
+                "LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQMockLLM", "LLMQCore", "LLMQProviders", "LLMQHarness", "LLMQGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -121,7 +138,7 @@ let package = Package(
         .target(
             name: "LLMQTestSupport",
             dependencies: [
-                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders", "LLMQHarness", "LLMQTesting",
+                "LLMQKafka", "LLMQCore", "LLMQWorker", "LLMQTools", "LLMQMockLLM", "LLMQProviders", "LLMQHarness", "LLMQTesting", "LLMQGateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -146,6 +163,14 @@ let package = Package(
                 "LLMQWorker", "LLMQTools", "LLMQKafka", "LLMQCore", "LLMQProviders", "LLMQMockLLM", "LLMQTestSupport", "LLMQHarness",
                 "LLMQTesting",
                 .product(name: "Clocks", package: "swift-clocks"),
+            ]
+        ),
+        .testTarget(
+            name: "LLMQGatewayTests",
+            dependencies: [
+                "LLMQGateway", "LLMQTools", "LLMQWorker", "LLMQKafka", "LLMQCore", "LLMQMockLLM", "LLMQProviders", "LLMQTestSupport", "LLMQHarness", "LLMQTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -12,20 +12,4 @@ if have_all; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "llmq needs librdkafka with its headers (Debian/Ubuntu package: librdkafka-dev; also pkg-config)." >&2
-    echo "apt-get is not available here: install librdkafka-dev (or your system's librdkafka development package) and retry." >&2
-    exit 1
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-        echo "llmq needs the package librdkafka-dev: run 'apt-get install -y librdkafka-dev pkg-config' as root." >&2
-        exit 1
-    fi
-fi
-
-echo "Installing librdkafka-dev, pkg-config and python3-yaml (apt-get)..." >&2
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq librdkafka-dev pkg-config python3-yaml >/dev/null
+bash "$(dirname "$0")/apt-install.sh" llmq librdkafka-dev pkg-config python3-yaml

@@ -1,5 +1,6 @@
 import Foundation
 import LLMQCore
+import LLMQGateway
 import LLMQKafka
 import LLMQMockLLM
 import LLMQWorker
@@ -38,12 +39,15 @@ public enum DevEnvironment {
         public var mockPort: Int
         public var demo: Bool
         public var brokers: Int
-        public init(configFile: String?, overrides: [String], mockPort: Int, demo: Bool, brokers: Int) {
+        /// The gateway's port on 127.0.0.1 (0: any free port; -1: no gateway). Default 8080.
+        public var gatewayPort: Int
+        public init(configFile: String?, overrides: [String], mockPort: Int, demo: Bool, brokers: Int, gatewayPort: Int = 8080) {
             self.configFile = configFile
             self.overrides = overrides
             self.mockPort = mockPort
             self.demo = demo
             self.brokers = brokers
+            self.gatewayPort = gatewayPort
         }
     }
 
@@ -69,8 +73,10 @@ public enum DevEnvironment {
         defer { try? FileManager.default.removeItem(atPath: stateFile) }
 
         let renderer = TailRenderer()
+        let (pageURL, gatewayTask) = await startGateway(configuration, port: options.gatewayPort, logger: logger)
         renderer.note("""
             llmq dev: embedded Kafka at \(bootstrap), provider stand-in at http://127.0.0.1:\(mockPort), worker \(configuration.concurrency) jobs at a time
+            \(pageURL.map { "web page and API: \($0)   (POST /v1/jobs, GET /v1/jobs/{id}/events, POST /v1/chat/completions)\n" } ?? "")\
             metrics: http://127.0.0.1:\(configuration.metricsPort)/metrics   stop: Ctrl-C
             in another terminal:  llmq enqueue "your prompt"   ·   llmq tail
             """)
@@ -89,13 +95,38 @@ public enum DevEnvironment {
         }
         var failure: (any Error)?
         do { try await WorkerRuntime.run(configuration, logger: logger) } catch { failure = error }
-        // Stop the live view and the stand-in before the embedded broker goes away with this scope.
+        // Stop the gateway, the live view and the stand-in before the embedded broker goes away with this scope.
+        gatewayTask?.cancel()
+        _ = await gatewayTask?.value
         tailTask.cancel()
         _ = await tailTask.result
         mockTask.cancel()
         _ = await mockTask.result
         withExtendedLifetime(cluster) {}
         if let failure { throw failure }
+    }
+
+    /// Starts a gateway on 127.0.0.1:`port` in this process; returns its page's address, or nil when
+    /// disabled (-1) or when it could not start (the port is taken: said on stderr, dev goes on).
+    private static func startGateway(_ configuration: WorkerConfiguration, port: Int, logger: Logger) async -> (url: String?, task: Task<Void, Never>?) {
+        guard port >= 0 else { return (nil, nil) }
+        var configuration = configuration
+        configuration.gateway.host = "127.0.0.1"
+        configuration.gateway.port = port
+        // The embedded cluster answers an empty fetch only after fetch.wait.max.ms: keep it short.
+        configuration.kafka.setDefault("fetch.wait.max.ms", "2")
+        var gatewayLogger = logger
+        gatewayLogger.logLevel = .critical
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let gateway = Gateway(configuration: configuration, logger: gatewayLogger) { continuation.yield($0) }
+        let task = Task {
+            defer { continuation.finish() }
+            do { try await gateway.run() } catch {
+                FileHandle.standardError.write(Data("llmq dev: the gateway did not start on port \(port): \(error) (use --gateway-port)\n".utf8))
+            }
+        }
+        var iterator = ports.makeAsyncIterator()
+        return (await iterator.next().map { "http://127.0.0.1:\($0)/" }, task)
     }
 
     /// The stand-in and the live view only speak up for real trouble (their shutdown is routine).

@@ -131,7 +131,7 @@ extension WorkerConfiguration {
     static let ignoredEnvironment: Set<String> = ["LLMQ_DEV_STATE_DIR", "LLMQ_BIN"]
 
     /// Keys whose values are never printed.
-    public static let secretKeys: Set<String> = ["provider.api_key", "provider.secret_key", "provider.access_token"]
+    public static let secretKeys: Set<String> = ["provider.api_key", "provider.secret_key", "provider.access_token", "gateway.tokens"]
 
     /// True for keys whose values must never appear in logs or messages (also librdkafka's secrets).
     public static func isSecret(_ key: String) -> Bool {
@@ -148,6 +148,8 @@ extension WorkerConfiguration {
         "retry.max_attempts", "retry.initial_backoff_ms", "retry.max_backoff_ms",
         "timeout.connect_ms", "timeout.first_chunk_ms", "timeout.idle_ms", "timeout.total_ms",
         "metrics.host", "metrics.port", "log.level",
+        "gateway.host", "gateway.port", "gateway.tokens", "gateway.cors_origins", "gateway.max_body_bytes", "gateway.max_clients",
+        "gateway.client_buffer_bytes", "gateway.window_jobs", "gateway.window_bytes", "gateway.window_ms", "gateway.heartbeat_ms",
     ]
 
     mutating func apply(key: String, value: String, origin: Origin) throws {
@@ -217,9 +219,45 @@ extension WorkerConfiguration {
                 throw fail("expected trace, debug, info, notice, warning, error or critical")
             }
             logLevel = value
+        case "gateway.host": gateway.host = try nonEmpty()
+        case "gateway.port": gateway.port = try integer(0...65535)
+        case "gateway.tokens": gateway.tokens = try Self.parseTokens(value, fail: fail)
+        case "gateway.cors_origins": gateway.corsOrigins = try Self.parseOrigins(value, fail: fail)
+        case "gateway.max_body_bytes": gateway.maxBodyBytes = try integer(1024...(64 << 20))
+        case "gateway.max_clients": gateway.maxClients = try integer(1...1_000_000)
+        case "gateway.client_buffer_bytes": gateway.clientBufferBytes = try integer(4096...(1 << 30))
+        case "gateway.window_jobs": gateway.windowJobs = try integer(1...10_000_000)
+        case "gateway.window_bytes": gateway.windowBytes = try integer((1 << 20)...(64 << 30))
+        case "gateway.window_ms": gateway.window = try milliseconds(1000...604_800_000)
+        case "gateway.heartbeat_ms": gateway.heartbeat = try milliseconds(100...600_000)
         default:
             throw ConfigurationError(key: key, message: "unknown key (from \(origin)); see worker.conf for the keys")
         }
+    }
+
+    /// `gateway.tokens`: comma-separated, each at least 16 printable ASCII characters without spaces.
+    /// Messages never quote a token.
+    static func parseTokens(_ value: String, fail: (String) -> ConfigurationError) throws -> [String] {
+        let tokens = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if value.trimmingCharacters(in: .whitespaces).isEmpty { return [] }
+        for (index, token) in tokens.enumerated() {
+            guard token.count >= 16, token.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+                throw fail("token \(index + 1) must be at least 16 printable ASCII characters without spaces (value not shown)")
+            }
+        }
+        return tokens
+    }
+
+    /// `gateway.cors_origins`: `*`, or comma-separated `http(s)://host[:port]` origins without a path.
+    static func parseOrigins(_ value: String, fail: (String) -> ConfigurationError) throws -> [String] {
+        let origins = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for origin in origins where origin != "*" {
+            guard let url = URL(string: origin), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+                  url.path.isEmpty, url.query == nil, !origin.hasSuffix("/") else {
+                throw fail("expected * or origins like https://app.example.com, got \"\(origin)\"")
+            }
+        }
+        return origins
     }
 
     /// Cross-key checks, and librdkafka's own verdict on every `kafka.*` property.
@@ -293,6 +331,9 @@ extension WorkerConfiguration {
             "topic.dead_letter = \(deadLetterTopic)", "topic.control = \(controlTopic)", "worker.concurrency = \(concurrency)",
             "provider.kind = \(providerKind.rawValue)", "provider.base_url = \(providerBaseURL)", "provider.model = \(providerModel)",
             "provider.api_key = \(providerAPIKey == nil ? "(unset)" : "***")",
+            "gateway.host = \(gateway.host)", "gateway.port = \(gateway.port)",
+            "gateway.tokens = \(gateway.tokens.isEmpty ? "(unset)" : "*** (\(gateway.tokens.count))")",
+            "gateway.cors_origins = \(gateway.corsOrigins.isEmpty ? "(none)" : gateway.corsOrigins.joined(separator: ","))",
         ]
         return lines
     }

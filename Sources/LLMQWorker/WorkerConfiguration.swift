@@ -61,6 +61,9 @@ public struct WorkerConfiguration: Sendable {
     /// `log.level`: trace, debug, info, notice, warning, error, critical. Default `info`.
     public var logLevel = "info"
 
+    /// `gateway.*`: the HTTP gateway (`llmq gateway`). Defaults: see `GatewaySettings`.
+    public var gateway = GatewaySettings()
+
     /// After the in-flight jobs ended (or were cancelled), how long a drain waits for the producer to flush.
     public static let drainFlushLimit: Duration = .seconds(10)
     /// Then how long it keeps trying to commit the stored offsets before leaving the group.

@@ -11,12 +11,13 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: """
             Scenarios: ceiling (librdkafka alone), drain (a backlog through one worker, zero-latency provider; \
             also with chunk coalescing), latency (paced provider, stamp → chunk consumer), streams (many slow \
-            concurrent streams on one worker), replicas (1, 2, 4 workers on a latency-bound load). \
+            concurrent streams on one worker), replicas (1, 2, 4 workers on a latency-bound load), gateway (many SSE \
+            clients on one gateway: latency added over a Kafka consumer, RSS). \
             Use a release build (`make bench`) on an otherwise idle machine. Figures are reported, never asserted.
             """
     )
 
-    @Option(name: .customLong("scenario"), help: "A scenario to run (repeatable): ceiling, drain, latency, streams, replicas. Default: all.")
+    @Option(name: .customLong("scenario"), help: "A scenario to run (repeatable): ceiling, drain, latency, streams, replicas, gateway. Default: all.")
     var scenarios: [String] = []
 
     @Option(help: "Drain: jobs in the backlog (default 2000).")
@@ -30,6 +31,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("coalesce-bytes"), help: "Drain: also run with worker.chunk_coalesce_bytes=N (default 64; 0 skips that row).")
     var coalesceBytes: Int?
+
+    @Option(help: "Gateway: concurrent SSE clients on one gateway (default 1000).")
+    var clients: Int?
 
     @Option(help: "Directory for bench.json and bench.txt.")
     var output: String?
@@ -67,6 +71,7 @@ struct BenchCommand: AsyncParsableCommand {
         if let streams { options.streams = streams }
         if let rate { options.rate = rate }
         if let coalesceBytes { options.coalesceBytes = coalesceBytes }
+        if let clients { options.gatewayClients = clients; options.gatewayJobs = max(1, clients / 2) }
         options.outputDirectory = output
         let benchmark = Benchmark(options: options) { line in
             FileHandle.standardError.write(Data("bench: \(line)\n".utf8))

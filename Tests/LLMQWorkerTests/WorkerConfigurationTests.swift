@@ -271,6 +271,21 @@ struct WorkerConfigurationTests {
         ("metrics.host", ""),
         ("log.level", "loud"),
         ("log.level", "INFO"),
+        ("gateway.host", ""),
+        ("gateway.port", "65536"),
+        ("gateway.port", "http"),
+        ("gateway.max_body_bytes", "0"),
+        ("gateway.max_clients", "0"),
+        ("gateway.client_buffer_bytes", "10"),
+        ("gateway.window_jobs", "0"),
+        ("gateway.window_bytes", "1000"),
+        ("gateway.window_ms", "5"),
+        ("gateway.heartbeat_ms", "0"),
+        ("gateway.cors_origins", "example.com"),
+        ("gateway.cors_origins", "https://app.example.com/path"),
+        ("gateway.tokens", "short"),
+        ("gateway.tokens", "a-good-long-token-0001,,another-long-token-02"),
+        ("gateway.tokens", "has a space in the middle!!"),
     ]
 
     @Test(arguments: badValues)
@@ -351,6 +366,47 @@ struct WorkerConfigurationTests {
     }
 
     // MARK: secrets
+
+    @Test func gatewaySettings() throws {
+        let defaults = try load(Self.required)
+        #expect(defaults.gateway == GatewaySettings())
+        #expect(defaults.gateway.port == 8080)
+        #expect(defaults.gateway.host == "0.0.0.0")
+        #expect(!defaults.gateway.requiresAuth)
+        let token = "gw-token-0123456789abcdef"
+        let configuration = try load(Self.required + """
+            gateway.host = 127.0.0.1
+            gateway.port = 9090
+            gateway.cors_origins = https://a.example.com, http://localhost:3000
+            gateway.max_body_bytes = 4096
+            gateway.max_clients = 7
+            gateway.client_buffer_bytes = 65536
+            gateway.window_jobs = 50
+            gateway.window_ms = 60000
+            gateway.heartbeat_ms = 500
+
+            """, environment: ["LLMQ_GATEWAY_TOKENS": "\(token), second-token-0123456789"])
+        #expect(configuration.gateway.host == "127.0.0.1")
+        #expect(configuration.gateway.port == 9090)
+        #expect(configuration.gateway.tokens == [token, "second-token-0123456789"])
+        #expect(configuration.gateway.requiresAuth)
+        #expect(configuration.gateway.corsOrigins == ["https://a.example.com", "http://localhost:3000"])
+        #expect(configuration.gateway.maxBodyBytes == 4096)
+        #expect(configuration.gateway.maxClients == 7)
+        #expect(configuration.gateway.clientBufferBytes == 65536)
+        #expect(configuration.gateway.windowJobs == 50)
+        #expect(configuration.gateway.window == .seconds(60))
+        #expect(configuration.gateway.heartbeat == .milliseconds(500))
+        #expect(try load(Self.required, overrides: ["gateway.cors_origins=*"]).gateway.corsOrigins == ["*"])
+        // Tokens are secrets: masked in the summary, never echoed by an error.
+        #expect(WorkerConfiguration.isSecret("gateway.tokens"))
+        let summary = configuration.redactedSummary.joined(separator: "\n")
+        #expect(summary.contains("gateway.tokens = *** (2)"))
+        #expect(!summary.contains(token))
+        let error = try #require(try loadError(Self.required, overrides: ["gateway.tokens=\(token),tiny-secret"]))
+        #expect(error.key == "gateway.tokens")
+        #expect(!error.description.contains("tiny-secret") && !error.description.contains(token))
+    }
 
     @Test func secretKeys() {
         for key in ["provider.api_key", "provider.secret_key", "provider.access_token", "sasl.password", "ssl.key.password",

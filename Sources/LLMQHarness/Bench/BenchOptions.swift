@@ -30,6 +30,14 @@ public struct BenchOptions: Sendable {
     public var jobsPerReplica = 160
     /// Replicas: partitions of the jobs topic. Default 8.
     public var replicaPartitions = 8
+    /// Gateway: concurrent SSE clients on one gateway. Default 1000.
+    public var gatewayClients = 1000
+    /// Gateway: jobs the clients follow (client i follows job i mod jobs). Default 500.
+    public var gatewayJobs = 500
+    /// Gateway: deltas per job. Default 40.
+    public var gatewayWords = 40
+    /// Gateway: chunk events per second the bench produces (each reaches every client of its job). Default 5000.
+    public var gatewayRate = 5000
     /// Where `bench.json` and `bench.txt` go; nil writes only to stdout. Default nil.
     public var outputDirectory: String? = nil
 
@@ -44,11 +52,14 @@ public struct BenchOptions: Sendable {
         options.latencyWaves = 2
         options.streams = 500
         options.jobsPerReplica = 16
+        options.gatewayClients = 200
+        options.gatewayJobs = 100
+        options.gatewayWords = 20
         return options
     }
 }
 
 /// One benchmark scenario.
 public enum BenchScenario: String, Sendable, CaseIterable {
-    case ceiling, drain, latency, streams, replicas
+    case ceiling, drain, latency, streams, replicas, gateway
 }

@@ -37,6 +37,8 @@ public struct Benchmark: Sendable {
                     rows.append(try await runManyStreams())
                 case .replicas:
                     rows.append(contentsOf: try await runReplicas())
+                case .gateway:
+                    rows.append(try await runGateway())
                 }
             } catch {
                 var row = BenchRow(scenario: scenario, variant: "")
@@ -64,6 +66,8 @@ public struct Benchmark: Sendable {
             "latency_waves": "\(options.latencyWaves)", "streams": "\(options.streams)", "slow_words": "\(options.slowWords)",
             "slow_gap_ms": "\(options.slowGapMs.lowerBound)...\(options.slowGapMs.upperBound)",
             "replicas": options.replicaCounts.map(String.init).joined(separator: ","), "jobs_per_replica": "\(options.jobsPerReplica)",
+            "gateway_clients": "\(options.gatewayClients)", "gateway_jobs": "\(options.gatewayJobs)",
+            "gateway_words": "\(options.gatewayWords)", "gateway_rate": "\(options.gatewayRate)",
             "load_average_at_start": loadAverage,
         ]
     }
