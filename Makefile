@@ -1,7 +1,7 @@
 # The README's commands. Each installs librdkafka-dev first when it is missing.
 SWIFT ?= swift
 
-.PHONY: run test build release bench faults soak deps clean
+.PHONY: run test build release bench faults soak deps test-clients clean
 
 ## run: the main job — embedded Kafka, provider stand-in and a worker; demo prompts stream live.
 run: deps
@@ -9,7 +9,7 @@ run: deps
 	.build/debug/llmq dev --config worker.conf
 
 ## test: unit and integration tests (mock cluster and provider stand-in over real sockets).
-test: deps
+test: deps test-clients
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -35,6 +35,10 @@ soak: deps
 
 deps:
 	@bash scripts/ensure-deps.sh
+
+## test-clients: the real clients the gateway tests drive (OpenAI Python SDK in .venv-clients, Debian's chromium).
+test-clients:
+	@bash scripts/ensure-test-clients.sh
 
 clean:
 	rm -rf .build
