@@ -24,9 +24,12 @@ struct ConsumerGroupTests {
             a.assignment.count == 2 && b.assignment.count == 2
         }
         #expect(a.assignment.isDisjoint(with: b.assignment))
-        // Cooperative: A gave up exactly what B took, and never lost the rest.
-        #expect(await recorderA.assigned == a.assignment)
-        #expect(await recorderB.assigned == b.assignment)
+        // Cooperative: A gave up exactly what B took, and never lost the rest. (The handler hears of
+        // an assignment just after the consumer records it: wait for it rather than race it.)
+        try await waitUntil("the handlers heard the same assignments") {
+            let (heardA, heardB) = (await recorderA.assigned, await recorderB.assigned)
+            return heardA == a.assignment && heardB == b.assignment
+        }
 
         // Messages for every partition reach the member that owns it.
         let producer = try KafkaProducer(config: producerConfig(cluster))
