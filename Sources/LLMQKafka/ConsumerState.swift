@@ -384,25 +384,22 @@ final class ConsumerState: Sendable {
         return value
     }
 
+    private func setFetching(_ tps: [TopicPartition], on: Bool, _ client: RdKafkaClient) {
+        onFetching?(on)
+        let list = TopicPartitionList(tps)
+        let err = on ? rd_kafka_resume_partitions(client.handle, list.pointer) : rd_kafka_pause_partitions(client.handle, list.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            client.logger.warning(on ? "resume failed" : "pause failed", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
+        }
+    }
+
     /// Called under the lock. librdkafka's pause, resume and store only enqueue work; none blocks.
     private func apply(_ actions: [ConsumerFlow.Action]) {
         guard !actions.isEmpty, let client else { return }
         for action in actions {
             switch action {
-            case .pause(let tps):
-                onFetching?(false)
-                let list = TopicPartitionList(tps)
-                let err = rd_kafka_pause_partitions(client.handle, list.pointer)
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    client.logger.warning("pause failed", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
-                }
-            case .resume(let tps):
-                onFetching?(true)
-                let list = TopicPartitionList(tps)
-                let err = rd_kafka_resume_partitions(client.handle, list.pointer)
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    client.logger.warning("resume failed", metadata: ["error": "\(KafkaError(code: .consumer, err).message)"])
-                }
+            case .pause(let tps): setFetching(tps, on: false, client)
+            case .resume(let tps): setFetching(tps, on: true, client)
             case .store(let offset):
                 let list = TopicPartitionList([offset])
                 var err = rd_kafka_offsets_store(client.handle, list.pointer)
