@@ -106,6 +106,14 @@ public final class WorkerTestbed: Sendable {
             let have = Set(messages.compactMap { JobResult.decode($0.value)?.jobID })
             return wanted.isSubset(of: have)
         }
+        // The chunk collector reads another topic: wait until it holds every event of the streams
+        // those results name (their `end` counts them), so tests can read the streams at once.
+        let named = decodedResults.filter { $0.jobID.map(wanted.contains) ?? false }
+            .compactMap { result in result.streamID.flatMap { id in result.streamEvents.map { (id, $0) } } }
+        try await chunks.waitFor("the chunk events of \(named.count) streams", timeout: timeout) { _ in
+            let streams = self.streams
+            return named.allSatisfy { (streams[$0.0]?.count ?? 0) >= $0.1 }
+        }
         return Dictionary(grouping: decodedResults.filter { $0.jobID.map(wanted.contains) ?? false }, by: { $0.jobID! })
     }
 
