@@ -184,11 +184,14 @@ struct WorkerCoreTests {
         b.signal(SIGTERM)
         #expect(try await b.waitForExit() == 0, "\(b.log.suffix(3000))")
         let repeatedAfterA = results.filter { $0.value.count > 1 && $0.value.first?.worker == "wmra" }.map(\.key)
-        // The one way left to repeat finished work: librdkafka 2.0.2 drops a member's stored offsets
-        // when a commit that was already queued goes out after the member's JoinGroup (it carries the
-        // old generation; ILLEGAL_GENERATION; RELIABILITY.md). The worker says so in its log.
+        // The ways left to repeat finished work are the group protocol's, and the worker names them
+        // in its log (RELIABILITY.md): librdkafka 2.0.2 drops a member's stored offsets when a commit
+        // already queued goes out after its JoinGroup ("assignment lost"), and the mock cluster
+        // refuses the revoking member's commit while the next member joins ("commit on revoke
+        // failed"; Kafka accepts commits in that phase). Anything else would be ours.
         if !repeatedAfterA.isEmpty {
-            #expect(a.log.contains("assignment lost"), "jobs A finished and B ran again without a lost assignment: \(repeatedAfterA.sorted())")
+            #expect(a.log.contains("assignment lost") || a.log.contains("commit on revoke failed"),
+                    "jobs A finished and B ran again, and A's log names no cause: \(repeatedAfterA.sorted())")
         }
         await bed.close()
     }
