@@ -56,7 +56,9 @@ struct WorkerFlowTests {
             ("always-cut", "cut_after=2", .failed, 3),
         ]
         for c in cases { try await bed.enqueue(id: c.id, directive: c.directive) }
-        let worker = InProcessWorker(try bed.configuration(concurrency: 16, extra: ["timeout.first_chunk_ms=800", "timeout.idle_ms=800"]))
+        // Timeouts short enough for the hang cases, long enough that a loaded machine's slow
+        // (but not hung) stream does not time out too.
+        let worker = InProcessWorker(try bed.configuration(concurrency: 16, extra: ["timeout.first_chunk_ms=3000", "timeout.idle_ms=3000"]))
         let results = try await bed.waitForResults(cases.map(\.id))
         try await worker.stop()
 

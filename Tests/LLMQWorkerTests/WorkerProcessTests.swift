@@ -71,13 +71,18 @@ struct WorkerProcessTests {
         try await bed.chunks.waitFor("streams in flight") { $0.count >= 12 }
         a.signal(SIGTERM)
         #expect(try await a.waitForExit(timeout: .seconds(30)) == 0, "\(a.log.suffix(2000))")
-        let afterDrain = bed.decodedResults
-        let streamsOfA = bed.streams.values.filter { $0.first?.streamID.hasPrefix("wterm-") == true }
-        for stream in streamsOfA {
-            // Every stream A started finished: no job was cut off by the shutdown.
-            #expect(stream.contains { if case .end = $0.kind { true } else if case .abort(let reason, _) = $0.kind { reason != "cancelled" } else { false } })
+        // Every stream A started finished: no job was cut off by the shutdown. (The collectors read
+        // the topics on their own: wait for them rather than race them; a cut-off stream never
+        // gets such an event, and this wait fails.)
+        try await bed.chunks.waitFor("every stream of A to end", timeout: .seconds(30)) { _ in
+            let streamsOfA = bed.streams.values.filter { $0.first?.streamID.hasPrefix("wterm.") == true }
+            return !streamsOfA.isEmpty && streamsOfA.allSatisfy { stream in
+                stream.contains { if case .end = $0.kind { true } else if case .abort(let reason, _) = $0.kind { reason != "cancelled" } else { false } }
+            }
         }
-        #expect(!afterDrain.isEmpty)
+        try await bed.results.waitFor("results A produced while draining", timeout: .seconds(30)) { messages in
+            messages.contains { JobResult.decode($0.value)?.worker == "wterm" }
+        }
 
         // A second worker finishes the rest; nothing is processed twice.
         let b = try LLMQProcess(workerSettings: bed.settings(concurrency: 6, extra: ["worker.id=wnext"]), name: "next")
