@@ -273,8 +273,7 @@ final class ConsumerState: Sendable {
                 await waitForRebalanceEnd(until: min(deadline, .now + .milliseconds(200)))
             }
             guard let client else { return }
-            let handle = UncheckedClient(client)
-            let err = await runBlocking { rd_kafka_commit(handle.client.handle, nil, 0) }
+                        let err = await runBlocking { rd_kafka_commit(client.handle, nil, 0) }
             if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
             let error = KafkaError(code: .commit, err)
             guard error.isRebalanceCommitError || error.isTransientGroupError, ContinuousClock.now < deadline else { throw error }
@@ -427,12 +426,6 @@ final class ConsumerState: Sendable {
     /// Set under `rebalanceWaiters`' lock once the poll loop ended: nothing would release a new waiter.
     private let pollLoopEnded = Atomic<Bool>(false)
     private let rebalanceWaiters = Mutex<[(deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Void, Never>)]>([])
-}
-
-/// Lets a client cross into a blocking closure. Safe: librdkafka handles are thread-safe.
-private struct UncheckedClient: @unchecked Sendable {
-    let client: RdKafkaClient
-    init(_ client: RdKafkaClient) { self.client = client }
 }
 
 /// A weak reference that can live in a Mutex.

@@ -24,15 +24,15 @@ public final class KafkaAdmin: Sendable {
 
     /// The number of partitions of `topic`; throws when the topic does not exist.
     public func partitionCount(topic: String, timeout: Duration = .seconds(10)) async throws -> Int {
-        let handle = AdminHandle(client)
+        let client = self.client
         let ms = Int32(clamping: timeout.wholeMilliseconds)
         return try await runBlocking { () -> Result<Int, KafkaError> in
-            guard let rkt = rd_kafka_topic_new(handle.client.handle, topic, nil) else {
+            guard let rkt = rd_kafka_topic_new(client.handle, topic, nil) else {
                 return .failure(KafkaError(code: .query, message: "cannot create a handle for topic \(topic)"))
             }
             defer { rd_kafka_topic_destroy(rkt) }
             var metadata: UnsafePointer<rd_kafka_metadata>?
-            let err = rd_kafka_metadata(handle.client.handle, 0, rkt, &metadata, ms)
+            let err = rd_kafka_metadata(client.handle, 0, rkt, &metadata, ms)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return .failure(KafkaError(code: .query, err)) }
             defer { rd_kafka_metadata_destroy(metadata) }
             guard metadata.pointee.topic_cnt == 1 else {
@@ -51,14 +51,14 @@ public final class KafkaAdmin: Sendable {
     /// Low and high watermarks (first offset, next offset to be written) of each partition of `topic`.
     public func watermarks(topic: String, timeout: Duration = .seconds(10)) async throws -> [Int32: Watermarks] {
         let count = try await partitionCount(topic: topic, timeout: timeout)
-        let handle = AdminHandle(client)
+        let client = self.client
         let ms = Int32(clamping: timeout.wholeMilliseconds)
         return try await runBlocking { () -> Result<[Int32: Watermarks], KafkaError> in
             var result: [Int32: Watermarks] = [:]
             for partition in 0..<Int32(count) {
                 var low: Int64 = 0
                 var high: Int64 = 0
-                let err = rd_kafka_query_watermark_offsets(handle.client.handle, topic, partition, &low, &high, ms)
+                let err = rd_kafka_query_watermark_offsets(client.handle, topic, partition, &low, &high, ms)
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR { return .failure(KafkaError(code: .query, err)) }
                 result[partition] = Watermarks(low: low, high: high)
             }
@@ -69,11 +69,11 @@ public final class KafkaAdmin: Sendable {
     /// The group's committed next offsets (`group.id` of the config); nil for partitions without one.
     public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws -> [TopicPartition: Int64?] {
         guard group != nil else { throw KafkaError(code: .query, message: "committed offsets need kafka.group.id") }
-        let handle = AdminHandle(client)
+        let client = self.client
         let ms = Int32(clamping: timeout.wholeMilliseconds)
         return try await runBlocking { () -> Result<[TopicPartition: Int64?], KafkaError> in
             let list = TopicPartitionList(partitions)
-            let err = rd_kafka_committed(handle.client.handle, list.pointer, ms)
+            let err = rd_kafka_committed(client.handle, list.pointer, ms)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR { return .failure(KafkaError(code: .query, err)) }
             var result: [TopicPartition: Int64?] = [:]
             for i in 0..<Int(list.pointer.pointee.cnt) {
@@ -88,11 +88,11 @@ public final class KafkaAdmin: Sendable {
     /// Throws with `rdErrorName == "_UNSUPPORTED_FEATURE"` where the broker lacks these requests
     /// (librdkafka 2.0.2's mock cluster does).
     public func describeGroup(_ name: String, timeout: Duration = .seconds(10)) async throws -> GroupDescription {
-        let handle = AdminHandle(client)
+        let client = self.client
         let ms = Int32(clamping: timeout.wholeMilliseconds)
         return try await runBlocking { () -> Result<GroupDescription, KafkaError> in
             var list: UnsafePointer<rd_kafka_group_list>?
-            let err = rd_kafka_list_groups(handle.client.handle, name, &list, ms)
+            let err = rd_kafka_list_groups(client.handle, name, &list, ms)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return .failure(KafkaError(code: .query, err)) }
             defer { rd_kafka_group_list_destroy(list) }
             guard list.pointee.group_cnt >= 1 else { return .success(GroupDescription(name: name, state: "Dead", protocol: "", members: [])) }
@@ -113,8 +113,3 @@ public final class KafkaAdmin: Sendable {
     }
 }
 
-/// Lets the admin client cross into a blocking closure. Safe: librdkafka handles are thread-safe.
-private struct AdminHandle: @unchecked Sendable {
-    let client: RdKafkaClient
-    init(_ client: RdKafkaClient) { self.client = client }
-}

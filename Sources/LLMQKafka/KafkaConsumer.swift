@@ -160,8 +160,8 @@ public final class KafkaConsumer: Sendable {
 
     /// Commits the stored offsets and waits for the broker's answer.
     public func commit() async throws {
-        let handle = ConsumerHandle(client)
-        let err = await runBlocking { rd_kafka_commit(handle.client.handle, nil, 0) }
+        let client = self.client
+        let err = await runBlocking { rd_kafka_commit(client.handle, nil, 0) }
         // _NO_OFFSET: nothing new was stored since the last commit.
         if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
             throw KafkaError(code: .commit, err)
@@ -177,11 +177,11 @@ public final class KafkaConsumer: Sendable {
 
     /// The group's committed next-offsets for these partitions (`-1001` when none).
     public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws -> [TopicPartitionOffset] {
-        let handle = ConsumerHandle(client)
+        let client = self.client
         let ms = Int32(clamping: timeout.wholeMilliseconds)
         return try await runBlocking { () -> Result<[TopicPartitionOffset], KafkaError> in
             let list = TopicPartitionList(partitions)
-            let err = rd_kafka_committed(handle.client.handle, list.pointer, ms)
+            let err = rd_kafka_committed(client.handle, list.pointer, ms)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR { return .failure(KafkaError(code: .consumer, err)) }
             return .success(list.offsets)
         }.get()
@@ -196,12 +196,6 @@ public final class KafkaConsumer: Sendable {
         pollThread.requestStop()
         await pollThread.join()
     }
-}
-
-/// Lets the consumer's client cross into a blocking closure. Safe: librdkafka handles are thread-safe.
-private struct ConsumerHandle: @unchecked Sendable {
-    let client: RdKafkaClient
-    init(_ client: RdKafkaClient) { self.client = client }
 }
 
 /// The messages of a consumer for plain readers (no offsets stored), as an async sequence.

@@ -133,11 +133,11 @@ public final class KafkaProducer: Sendable {
     /// Which of `topics` the cluster has, with their partition counts; topics it does not list
     /// (absent, or not visible to these credentials) are missing from the answer.
     public func partitionCounts(of topics: [String], timeout: Duration = .seconds(10)) async throws -> [String: Int] {
-        let handle = ProducerHandle(client)
+        let client = self.client
         let ms = Int32(clamping: timeout.wholeMilliseconds)
         return try await runBlocking { () -> Result<[String: Int], KafkaError> in
             var metadata: UnsafePointer<rd_kafka_metadata>?
-            let err = rd_kafka_metadata(handle.client.handle, 1, nil, &metadata, ms)
+            let err = rd_kafka_metadata(client.handle, 1, nil, &metadata, ms)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return .failure(KafkaError(code: .metadata, err)) }
             defer { rd_kafka_metadata_destroy(metadata) }
             var counts: [String: Int] = [:]
@@ -163,9 +163,9 @@ public final class KafkaProducer: Sendable {
 
     /// Waits until every queued message has a delivery report, or throws `flushTimeout`.
     public func flush(timeout: Duration) async throws {
-        let handle = ProducerHandle(client)
+        let client = self.client
         let ms = Int32(clamping: timeout.wholeMilliseconds)
-        let err = await runBlocking { rd_kafka_flush(handle.client.handle, ms) }
+        let err = await runBlocking { rd_kafka_flush(client.handle, ms) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError(code: .flushTimeout, err)
         }
@@ -187,12 +187,6 @@ public final class KafkaProducer: Sendable {
         pollThread.requestStop()
         await pollThread.join()
     }
-}
-
-/// Lets a producer's client cross into a blocking closure. Safe: librdkafka handles are thread-safe.
-private struct ProducerHandle: @unchecked Sendable {
-    let client: RdKafkaClient
-    init(_ client: RdKafkaClient) { self.client = client }
 }
 
 /// Resumes a continuation with a message's outcome (used by `send`).

@@ -35,17 +35,16 @@ public final class WindowedTopicReader: Sendable {
     public func start(topics: [String], since: Date?, timeout: Duration = .seconds(10),
                       handler: @escaping @Sendable (ConsumerMessage) -> Void) async throws {
         let client = self.client
-        let box = WindowReaderHandle(client)
         let ms = Int32(clamping: timeout.wholeMilliseconds)
         let sinceMs = since.map { Int64($0.timeIntervalSince1970 * 1000) }
         let starts = try await runBlocking { () -> Result<[TopicPartitionOffset], KafkaError> in
             var starts: [TopicPartitionOffset] = []
             for topic in topics {
                 var metadata: UnsafePointer<rd_kafka_metadata>?
-                guard let rkt = rd_kafka_topic_new(box.client.handle, topic, nil) else {
+                guard let rkt = rd_kafka_topic_new(client.handle, topic, nil) else {
                     return .failure(KafkaError(code: .query, message: "cannot create a handle for topic \(topic)"))
                 }
-                let err = rd_kafka_metadata(box.client.handle, 0, rkt, &metadata, ms)
+                let err = rd_kafka_metadata(client.handle, 0, rkt, &metadata, ms)
                 rd_kafka_topic_destroy(rkt)
                 guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return .failure(KafkaError(code: .query, err)) }
                 defer { rd_kafka_metadata_destroy(metadata) }
@@ -56,7 +55,7 @@ public final class WindowedTopicReader: Sendable {
                     let partition = metadata.pointee.topics[0].partitions[index].id
                     var low: Int64 = 0
                     var high: Int64 = 0
-                    let werr = rd_kafka_query_watermark_offsets(box.client.handle, topic, partition, &low, &high, ms)
+                    let werr = rd_kafka_query_watermark_offsets(client.handle, topic, partition, &low, &high, ms)
                     if werr != RD_KAFKA_RESP_ERR_NO_ERROR { return .failure(KafkaError(code: .query, werr)) }
                     starts.append(TopicPartitionOffset(TopicPartition(topic, partition), offset: high))
                 }
@@ -64,7 +63,7 @@ public final class WindowedTopicReader: Sendable {
             guard let sinceMs, !starts.isEmpty else { return .success(starts) }
             // Offsets for a time: the first message at or after it. Where the broker cannot say, keep the end.
             let query = TopicPartitionList(starts.map { TopicPartitionOffset($0.topicPartition, offset: sinceMs) })
-            let terr = rd_kafka_offsets_for_times(box.client.handle, query.pointer, ms)
+            let terr = rd_kafka_offsets_for_times(client.handle, query.pointer, ms)
             guard terr == RD_KAFKA_RESP_ERR_NO_ERROR else { return .success(starts) }
             let found = query.offsets
             return .success(zip(starts, found).map { end, atTime in
@@ -96,12 +95,6 @@ public final class WindowedTopicReader: Sendable {
         thread.requestStop()
         await thread.join()
     }
-}
-
-/// Lets the follower's client cross into a blocking closure. Safe: librdkafka handles are thread-safe.
-private struct WindowReaderHandle: @unchecked Sendable {
-    let client: RdKafkaClient
-    init(_ client: RdKafkaClient) { self.client = client }
 }
 
 /// The poll thread, set once `start` assigned the partitions.
