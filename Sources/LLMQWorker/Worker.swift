@@ -257,30 +257,27 @@ public final class Worker: Service, Sendable {
     /// Waits until no job of `partitions` (all when nil) runs, or `grace` has passed; then cancels
     /// what still runs and waits for it to end. Woken by the jobs themselves, not by polling.
     private func waitForJobs(on partitions: Set<TopicPartition>?, consumer: KafkaConsumer, within grace: Duration) async {
+        if await idle(on: partitions, consumer: consumer, within: grace) { return }
+        cancelJobs(on: partitions)
+        // Bounded: a revoke holds the poll thread, and past `max.poll.interval.ms` the member is
+        // dropped from the group. Jobs still running afterwards store nothing (their partition moved).
+        if !(await idle(on: partitions, consumer: consumer, within: WorkerConfiguration.drainFlushLimit)) {
+            logger.warning("cancelled jobs still running after \(WorkerConfiguration.drainFlushLimit)", metadata: ["jobs": "\(consumer.inFlight(on: partitions))"])
+        }
+    }
+
+    /// True once no job of `partitions` (all when nil) runs, false when `limit` passed first.
+    private func idle(on partitions: Set<TopicPartition>?, consumer: KafkaConsumer, within limit: Duration) async -> Bool {
         let clock = self.clock
-        let drained = await withTaskGroup(of: Bool.self) { group in
+        return await withTaskGroup(of: Bool.self) { group in
             group.addTask { await consumer.waitUntilIdle(partitions); return true }
             group.addTask {
-                do { try await clock.sleep(for: grace); return false } catch { return true }
+                do { try await clock.sleep(for: limit); return false } catch { return true }
             }
             let first = await group.next() ?? true
             group.cancelAll()
             return first && consumer.inFlight(on: partitions) == 0
         }
-        guard !drained else { return }
-        cancelJobs(on: partitions)
-        // Bounded: a revoke holds the poll thread, and past `max.poll.interval.ms` the member is
-        // dropped from the group. Jobs still running afterwards store nothing (their partition moved).
-        let idle = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await consumer.waitUntilIdle(partitions); return true }
-            group.addTask {
-                do { try await clock.sleep(for: WorkerConfiguration.drainFlushLimit); return false } catch { return true }
-            }
-            let first = await group.next() ?? true
-            group.cancelAll()
-            return first
-        }
-        if !idle { logger.warning("cancelled jobs still running after \(WorkerConfiguration.drainFlushLimit)", metadata: ["jobs": "\(consumer.inFlight(on: partitions))"]) }
     }
 
     /// Runs on the consumer's poll thread's behalf; the rebalance completes when this returns.
