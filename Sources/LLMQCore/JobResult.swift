@@ -101,7 +101,11 @@ public struct JobResult: Sendable, Hashable, Codable {
     /// How many chunk events the stream named by `streamID` has, its `end` included: a consumer
     /// holding fewer of them has a gap. Nil when no stream ended (invalid, failed, expired jobs).
     public var streamEvents: Int?
+    /// Provider calls made, throttled ones included.
     public var attempts: Int
+    /// Of `attempts`, the calls the provider answered with a rate limit or an exhausted quota: they
+    /// are waited out and do not count against `retry.max_attempts`. Nil in results from before it existed.
+    public var throttledCalls: Int?
     public var model: String?
     public var provider: String?
     public var usage: Usage?
@@ -113,8 +117,8 @@ public struct JobResult: Sendable, Hashable, Codable {
     public var worker: String?
 
     public init(jobID: String?, status: Status, text: String = "", finishReason: String? = nil, streamID: String? = nil,
-                streamEvents: Int? = nil, attempts: Int = 0, model: String? = nil, provider: String? = nil, usage: Usage? = nil,
-                timing: Timing, error: ErrorInfo? = nil, metadata: JSONValue? = nil, source: Source, worker: String? = nil) {
+                streamEvents: Int? = nil, attempts: Int = 0, throttledCalls: Int? = nil, model: String? = nil, provider: String? = nil,
+                usage: Usage? = nil, timing: Timing, error: ErrorInfo? = nil, metadata: JSONValue? = nil, source: Source, worker: String? = nil) {
         self.jobID = jobID
         self.status = status
         self.text = text
@@ -122,6 +126,7 @@ public struct JobResult: Sendable, Hashable, Codable {
         self.streamID = streamID
         self.streamEvents = streamEvents
         self.attempts = attempts
+        self.throttledCalls = throttledCalls
         self.model = model
         self.provider = provider
         self.usage = usage
@@ -133,7 +138,8 @@ public struct JobResult: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case jobID = "job_id", status, text, finishReason = "finish_reason", streamID = "stream_id", streamEvents = "stream_events", attempts, model,
+        case jobID = "job_id", status, text, finishReason = "finish_reason", streamID = "stream_id", streamEvents = "stream_events", attempts,
+             throttledCalls = "throttled_calls", model,
              provider, usage, timing, error, metadata, source, worker
     }
 
@@ -147,6 +153,7 @@ public struct JobResult: Sendable, Hashable, Codable {
         try c.encode(streamID, forKey: .streamID)
         try c.encode(streamEvents, forKey: .streamEvents)
         try c.encode(attempts, forKey: .attempts)
+        try c.encode(throttledCalls ?? 0, forKey: .throttledCalls)
         try c.encode(model, forKey: .model)
         try c.encode(provider, forKey: .provider)
         try c.encode(usage, forKey: .usage)

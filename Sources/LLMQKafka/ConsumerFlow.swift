@@ -10,12 +10,17 @@ public struct FlowLimits: Sendable, Hashable {
     public var readAheadBytes: Int
     /// Whether finished leases store offsets. Plain readers store none (and track none).
     public var storesOffsets: Bool
+    /// Priority lanes: a weight per topic (topics not named weigh 1). When messages of several
+    /// topics wait, leases go to each topic in proportion to its weight (see `ConsumerFlow.lease`).
+    public var laneWeights: [String: Int]
 
-    public init(maxInFlight: Int, readAheadMessages: Int, readAheadBytes: Int = 64 << 20, storesOffsets: Bool = true) {
+    public init(maxInFlight: Int, readAheadMessages: Int, readAheadBytes: Int = 64 << 20, storesOffsets: Bool = true,
+                laneWeights: [String: Int] = [:]) {
         self.maxInFlight = max(1, maxInFlight)
         self.readAheadMessages = max(2, readAheadMessages)
         self.readAheadBytes = max(2, readAheadBytes)
         self.storesOffsets = storesOffsets
+        self.laneWeights = laneWeights.mapValues { max(1, $0) }
     }
 
     /// For plain readers (tail, collectors): no lease limit, 1,000 messages read ahead, no offsets stored.
@@ -40,6 +45,15 @@ public struct ConsumerLease: Sendable {
 /// a buffer above half always has a message for the next free lease, no sequence of events can
 /// leave a consumer paused with nothing to lease (the stall of issue 10).
 ///
+/// Each topic is a lane with its own read-ahead buffer, paused and resumed on its own, so a lane
+/// whose backlog fills its buffer never stops another lane's messages from being fetched. Leases
+/// are shared by stride scheduling: the waiting lane that has had the fewest leases per unit of
+/// weight goes next, so a lane of weight w gets at least w / (sum of waiting weights) of the
+/// leases while it has messages, and a lane nobody else competes with gets them all.
+///
+/// The lease limit can change at run time (`setMaxInFlight`): adaptive concurrency lowers it, and
+/// a worker over its limit stops leasing, so its buffers fill and fetching pauses, as when full.
+///
 /// A plain struct without I/O, unit-tested on its own (`ConsumerFlowTests`).
 public struct ConsumerFlow: Sendable {
     public enum Action: Sendable, Hashable {
@@ -56,16 +70,26 @@ public struct ConsumerFlow: Sendable {
         var inFlight = 0
     }
 
-    public let limits: FlowLimits
+    /// One topic's messages waiting for a lease.
+    private struct Lane: Sendable {
+        var weight: Int
+        var buffer: Deque<ConsumerMessage> = []
+        var bytes = 0
+        /// Whether this lane's partitions are fetching (false once paused for a full buffer).
+        var fetching = true
+        /// Stride scheduling's position: leases taken, each counting 1 / weight.
+        var pass: Double = 0
+    }
+
+    public private(set) var limits: FlowLimits
     private var partitions: [TopicPartition: Partition] = [:]
     private var offsets = OffsetTracker()
-    private var buffer: Deque<ConsumerMessage> = []
-    private var bufferedBytes = 0
+    private var lanes: [String: Lane] = [:]
     private var nextGeneration: UInt64 = 1
     /// Leases out and not finished, all partitions together.
     public private(set) var inFlight = 0
-    /// Whether fetching is on (false once paused for a full read-ahead buffer).
-    public private(set) var fetching = true
+    /// Whether every lane is fetching (false once one paused for a full read-ahead buffer).
+    public var fetching: Bool { lanes.values.allSatisfy(\.fetching) }
     /// Partitions librdkafka holds paused on our word. Its pause flag outlives an unassign, so a
     /// partition assigned back (after a revoke or a lost assignment) must be resumed explicitly.
     private var pausedInLibrdkafka: Set<TopicPartition> = []
@@ -85,10 +109,16 @@ public struct ConsumerFlow: Sendable {
         }
         offsets.assign(tps)
         let sorted = tps.sorted(by: Self.order)
-        if !fetching { return pause(sorted) }
+        var actions: [Action] = []
+        for tp in sorted where lanes[tp.topic] == nil {
+            lanes[tp.topic] = Lane(weight: limits.laneWeights[tp.topic] ?? 1, pass: lanes.values.map(\.pass).min() ?? 0)
+        }
+        let pausedLane = sorted.filter { lanes[$0.topic]?.fetching == false }
+        actions += pause(pausedLane)
         // Paused when we last owned it: librdkafka still has it paused.
-        let stillPaused = sorted.filter { pausedInLibrdkafka.contains($0) }
-        return stillPaused.isEmpty ? [] : resume(stillPaused)
+        let stillPaused = sorted.filter { lanes[$0.topic]?.fetching != false && pausedInLibrdkafka.contains($0) }
+        actions += resume(stillPaused)
+        return actions
     }
 
     /// A revoke began: these partitions take no new leases and their buffered messages are dropped
@@ -116,18 +146,28 @@ public struct ConsumerFlow: Sendable {
 
     /// A message was fetched. Messages of partitions not assigned (or being revoked) are dropped.
     public mutating func received(_ message: ConsumerMessage) -> [Action] {
-        guard let partition = partitions[message.topicPartition], !partition.revoking else { return [] }
-        buffer.append(message)
-        bufferedBytes += message.value.count
-        return reevaluate()
+        guard let partition = partitions[message.topicPartition], !partition.revoking,
+              let lane = lanes[message.topic] else { return [] }
+        if lane.buffer.isEmpty, let lowest = lanes.values.lazy.filter({ !$0.buffer.isEmpty }).map(\.pass).min() {
+            // Rejoining the competition: time spent idle is not banked as credit.
+            lanes[message.topic]!.pass = max(lane.pass, lowest)
+        }
+        // Mutated in place: a copy of the lane would copy its buffer.
+        lanes[message.topic]!.buffer.append(message)
+        lanes[message.topic]!.bytes += message.value.count
+        return reevaluate(message.topic)
     }
 
-    /// Leases the next message when a lease is free and one is buffered. Repeats of an offset
-    /// already leased in this assignment are dropped.
+    /// Leases the next message when a lease is free and one is buffered: from the waiting lane
+    /// with the lowest pass (ties: by topic name). Repeats of an offset already leased in this
+    /// assignment are dropped.
     public mutating func lease() -> (ConsumerLease?, [Action]) {
         var lease: ConsumerLease?
-        while inFlight < limits.maxInFlight, let message = buffer.popFirst() {
-            bufferedBytes -= message.value.count
+        var touched: [String] = []
+        while inFlight < limits.maxInFlight, let topic = nextLane(), let message = lanes[topic]!.buffer.popFirst() {
+            if touched.last != topic { touched.append(topic) }
+            lanes[topic]!.bytes -= message.value.count
+            lanes[topic]!.pass += 1 / Double(lanes[topic]!.weight)
             let tp = message.topicPartition
             guard let generation = partitions[tp]?.generation else { continue }
             if limits.storesOffsets, !offsets.start(tp, offset: message.offset) { continue }
@@ -136,7 +176,7 @@ public struct ConsumerFlow: Sendable {
             lease = ConsumerLease(message: message, generation: generation)
             break
         }
-        return (lease, reevaluate())
+        return (lease, touched.flatMap { reevaluate($0) })
     }
 
     /// A lease ended. When `completed` (its result is acknowledged), its offset counts as done and
@@ -151,19 +191,26 @@ public struct ConsumerFlow: Sendable {
         return [.store(TopicPartitionOffset(tp, offset: next))]
     }
 
+    /// Changes the lease limit (at least 1). Leases already out above a lowered limit finish as
+    /// usual; no new one is handed out until the count is below the limit again.
+    public mutating func setMaxInFlight(_ limit: Int) -> [Action] {
+        limits.maxInFlight = max(1, limit)
+        return reevaluate()
+    }
+
     // MARK: Queries
 
     /// Partitions assigned now (including ones being revoked).
     public var assignment: Set<TopicPartition> { Set(partitions.keys) }
 
     /// Messages fetched and waiting for a lease.
-    public var bufferedCount: Int { buffer.count }
+    public var bufferedCount: Int { lanes.values.reduce(0) { $0 + $1.buffer.count } }
 
-    /// The Kafka timestamp of the oldest message waiting for a lease (the next to be leased).
-    public var oldestWaitingTimestampMs: Int64? { buffer.first?.timestampMs }
+    /// The Kafka timestamp of the oldest message waiting for a lease (the oldest lane front).
+    public var oldestWaitingTimestampMs: Int64? { lanes.values.compactMap { $0.buffer.first?.timestampMs }.min() }
 
     /// Whether a lease could be taken now.
-    public var canLease: Bool { inFlight < limits.maxInFlight && !buffer.isEmpty }
+    public var canLease: Bool { inFlight < limits.maxInFlight && lanes.values.contains { !$0.buffer.isEmpty } }
 
     /// Leases out on these partitions (all when nil).
     public func inFlight(on tps: Set<TopicPartition>?) -> Int {
@@ -179,22 +226,42 @@ public struct ConsumerFlow: Sendable {
 
     // MARK: Pause and resume
 
-    private mutating func dropBuffered(where drop: (ConsumerMessage) -> Bool) {
-        guard buffer.contains(where: drop) else { return }
-        buffer = Deque(buffer.filter { message in
-            if drop(message) { bufferedBytes -= message.value.count; return false }
-            return true
-        })
+    /// The waiting lane with the lowest pass (ties: by topic name).
+    private func nextLane() -> String? {
+        var best: (topic: String, pass: Double)?
+        for (topic, lane) in lanes where !lane.buffer.isEmpty {
+            if let current = best, (current.pass, current.topic) <= (lane.pass, topic) { continue }
+            best = (topic, lane.pass)
+        }
+        return best?.topic
     }
 
-    private mutating func reevaluate() -> [Action] {
-        if fetching, buffer.count >= limits.readAheadMessages || bufferedBytes >= limits.readAheadBytes {
-            fetching = false
-            return pause(activePartitions)
+    private mutating func dropBuffered(where drop: (ConsumerMessage) -> Bool) {
+        for topic in Array(lanes.keys) where lanes[topic]!.buffer.contains(where: drop) {
+            var bytes = lanes[topic]!.bytes
+            lanes[topic]!.buffer = Deque(lanes[topic]!.buffer.filter { message in
+                if drop(message) { bytes -= message.value.count; return false }
+                return true
+            })
+            lanes[topic]!.bytes = bytes
         }
-        if !fetching, buffer.count <= limits.readAheadMessages / 2, bufferedBytes <= limits.readAheadBytes / 2 {
-            fetching = true
-            return resume(activePartitions)
+    }
+
+    /// Pauses every lane whose buffer reached the read-ahead bound, resumes every one drained to half.
+    private mutating func reevaluate() -> [Action] {
+        lanes.keys.sorted().flatMap { reevaluate($0) }
+    }
+
+    /// The same for one lane (what a fetched or leased message can change).
+    private mutating func reevaluate(_ topic: String) -> [Action] {
+        guard let lane = lanes[topic] else { return [] }
+        if lane.fetching, lane.buffer.count >= limits.readAheadMessages || lane.bytes >= limits.readAheadBytes {
+            lanes[topic]!.fetching = false
+            return pause(activePartitions(of: topic))
+        }
+        if !lane.fetching, lane.buffer.count <= limits.readAheadMessages / 2, lane.bytes <= limits.readAheadBytes / 2 {
+            lanes[topic]!.fetching = true
+            return resume(activePartitions(of: topic))
         }
         return []
     }
@@ -211,9 +278,9 @@ public struct ConsumerFlow: Sendable {
         return [.resume(tps)]
     }
 
-    /// Assigned partitions not being revoked, in a stable order.
-    private var activePartitions: [TopicPartition] {
-        partitions.filter { !$0.value.revoking }.keys.sorted(by: Self.order)
+    /// The topic's assigned partitions not being revoked, in a stable order.
+    private func activePartitions(of topic: String) -> [TopicPartition] {
+        partitions.filter { $0.key.topic == topic && !$0.value.revoking }.keys.sorted(by: Self.order)
     }
 
     private static func order(_ a: TopicPartition, _ b: TopicPartition) -> Bool {

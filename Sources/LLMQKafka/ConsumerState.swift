@@ -17,6 +17,8 @@ final class ConsumerState: Sendable {
         var idleWaiters: [IdleWaiter] = []
         var nextWaiterID: UInt64 = 0
         var stopped = false
+        /// What `onFetching` was last told.
+        var reportedFetching = true
     }
 
     private struct IdleWaiter {
@@ -79,6 +81,11 @@ final class ConsumerState: Sendable {
         update { state in
             apply(state.flow.finished(lease, completed: completed))
         }
+    }
+
+    /// Changes the lease limit; a raised limit hands a waiting reader its lease at once.
+    func setMaxInFlight(_ limit: Int) {
+        update { state in apply(state.flow.setMaxInFlight(limit)) }
     }
 
     func isCurrent(_ lease: ConsumerLease) -> Bool { locked.withLock { $0.flow.isCurrent(lease) } }
@@ -370,6 +377,10 @@ final class ConsumerState: Sendable {
                     state.reader = nil
                 }
             }
+            if state.flow.fetching != state.reportedFetching {
+                state.reportedFetching = state.flow.fetching
+                onFetching?(state.reportedFetching)
+            }
             var idle: [CheckedContinuation<Void, Never>] = []
             state.idleWaiters.removeAll { waiter in
                 guard state.flow.inFlight(on: waiter.partitions) == 0 else { return false }
@@ -384,7 +395,6 @@ final class ConsumerState: Sendable {
     }
 
     private func setFetching(_ tps: [TopicPartition], on: Bool, _ client: RdKafkaClient) {
-        onFetching?(on)
         let list = TopicPartitionList(tps)
         let err = on ? rd_kafka_resume_partitions(client.handle, list.pointer) : rd_kafka_pause_partitions(client.handle, list.pointer)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {

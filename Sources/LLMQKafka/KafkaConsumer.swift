@@ -111,6 +111,10 @@ public final class KafkaConsumer: Sendable {
     /// once every earlier lease of its partition is completed too.
     public func finish(_ lease: ConsumerLease, completed: Bool) { state.finish(lease, completed: completed) }
 
+    /// Changes how many leases may be out at once (at least 1). Lowering it hands out no new lease
+    /// until enough finish; the read-ahead then fills and fetching pauses, as for a full worker.
+    public func setMaxInFlight(_ limit: Int) { state.setMaxInFlight(limit) }
+
     /// False once the lease's partition is being revoked or has been (even when assigned again since:
     /// the new assignment refetches from the committed offset).
     public func isCurrent(_ lease: ConsumerLease) -> Bool { state.isCurrent(lease) }

@@ -123,6 +123,7 @@ public struct ErnieProvider: Provider {
         let secrets = self.secrets(token: token)
         let http = HTTPCall(client: self.client, secrets: secrets, logger: self.logger)
         return try await http.perform(httpRequest, body: body, timeouts: timeouts, streaming: request.stream) { response, watchdog in
+            request.onResponseHead?(RateLimitHeaders(status: Int(response.status.code), headers: response.headers))
             guard response.status == .ok else {
                 let errorBody = try await HTTPCall.collect(response, limit: 64 * 1024)
                 if let event = try? JSONCoding.decode(ErnieWire.Event.self, from: errorBody, using: JSONDecoder()),

@@ -59,6 +59,7 @@ public struct OpenAIProvider: Provider {
 
         let secrets = self.http.secrets
         return try await self.http.perform(httpRequest, body: body, timeouts: timeouts, streaming: request.stream) { response, watchdog in
+            request.onResponseHead?(RateLimitHeaders(status: Int(response.status.code), headers: response.headers))
             guard response.status == .ok else {
                 let errorBody = try await HTTPCall.collect(response, limit: 64 * 1024)
                 throw OpenAIWire.statusError(status: Int(response.status.code), headers: response.headers, body: errorBody, secrets: secrets)

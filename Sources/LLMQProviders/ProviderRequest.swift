@@ -8,11 +8,16 @@ public struct ProviderRequest: Sendable {
     public var params: JobParams
     /// Stream the reply (SSE) or fetch it in one response.
     public var stream: Bool
+    /// Told the status and rate-limit headers of the response head, once per call (the worker's
+    /// `ProviderGovernor` learns the provider's limits from them). Default: nil.
+    public var onResponseHead: (@Sendable (RateLimitHeaders) -> Void)?
 
-    public init(messages: [JobMessage], model: String? = nil, params: JobParams = JobParams(), stream: Bool = true) {
+    public init(messages: [JobMessage], model: String? = nil, params: JobParams = JobParams(), stream: Bool = true,
+                onResponseHead: (@Sendable (RateLimitHeaders) -> Void)? = nil) {
         self.messages = messages
         self.model = model
         self.params = params
         self.stream = stream
+        self.onResponseHead = onResponseHead
     }
 }

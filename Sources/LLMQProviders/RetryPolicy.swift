@@ -54,9 +54,27 @@ public struct RetryPolicy: Sendable, Hashable {
     /// decision `RetryRunner.run` makes, so a caller can tell in advance (e.g. for an `abort`
     /// event's `retrying` flag) whether the failure it is about to throw will be retried.
     public func allowsRetry(afterAttempt attempt: Int, failure: ProviderError, remaining: Duration?) -> Bool {
+        if Self.isThrottle(failure) {
+            guard let remaining else { return true }
+            return self.throttleDelay(failure, random: 0) <= remaining
+        }
         guard failure.isRetryable, attempt < self.maxAttempts else { return false }
         guard let remaining else { return true }
         return self.minimumDelay(afterAttempt: attempt, retryAfter: failure.retryAfter) <= remaining
+    }
+}
+
+extension RetryPolicy {
+    /// Rate limiting is not failure: a 429 (or a provider's rate-limit code) and an exhausted
+    /// quota are waited out, bounded only by the retry budget, and never count as an attempt.
+    /// (The worker's `ProviderGovernor` makes the next call wait for the provider's budget.)
+    public static func isThrottle(_ failure: ProviderError) -> Bool {
+        failure.code == .rateLimited || failure.code == .quotaExceeded
+    }
+
+    /// The wait after a throttled call: what `Retry-After` asked, else 1–2 s (random in [0, 1) spreads it).
+    public func throttleDelay(_ failure: ProviderError, random: Double) -> Duration {
+        failure.retryAfter ?? .seconds(1) + .fromSeconds(min(max(random, 0), 1))
     }
 }
 

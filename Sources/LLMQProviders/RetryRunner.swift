@@ -14,8 +14,10 @@ public struct RetryRunner: Sendable {
         self.random = random
     }
 
-    /// Runs `attempt(n)` for n = 1...; retries on `ProviderError.isRetryable` until `maxAttempts`;
-    /// calls `onRetry(failedAttempt, error, delay)` before each wait; rethrows the last error.
+    /// Runs `attempt(n)` for calls n = 1...; retries on `ProviderError.isRetryable` until `maxAttempts`
+    /// attempts failed, not counting throttled calls (a 429 or an exhausted quota, retried for as
+    /// long as the budget allows); calls `onRetry(failedCall, error, delay)` before each wait;
+    /// rethrows the last error.
     /// Non-`ProviderError`s are not retried. A cancelled wait ends with `.cancelled`.
     ///
     /// - Parameter budget: the latest a retry may start, measured on the runner's clock from the
@@ -40,25 +42,30 @@ public struct RetryRunner: Sendable {
         onRetry: (Int, ProviderError, Duration) async -> Void
     ) async throws -> T {
         let start = clock.now
-        var number = 1
+        var call = 1
+        // Attempts that count against `maxAttempts`: throttled calls do not (`RetryPolicy.isThrottle`).
+        var counted = 1
         while true {
             do {
-                return try await attempt(number)
+                return try await attempt(call)
             } catch let failure as ProviderError {
                 guard !Task.isCancelled else { throw failure }
                 let now = clock.now
                 let remaining = budget.map { max(.zero, $0 - start.duration(to: now)) }
-                guard self.policy.allowsRetry(afterAttempt: number, failure: failure, remaining: remaining) else { throw failure }
-                var delay = self.policy.delay(afterAttempt: number, retryAfter: failure.retryAfter, random: self.random())
+                guard self.policy.allowsRetry(afterAttempt: counted, failure: failure, remaining: remaining) else { throw failure }
+                let throttled = RetryPolicy.isThrottle(failure)
+                var delay = throttled ? self.policy.throttleDelay(failure, random: self.random())
+                    : self.policy.delay(afterAttempt: counted, retryAfter: failure.retryAfter, random: self.random())
                 if let remaining { delay = min(delay, remaining) }
-                await onRetry(number, failure, delay)
+                await onRetry(call, failure, delay)
                 do {
                     // An instant fixed before onRetry returned: a test clock advanced meanwhile still ends the wait.
                     try await clock.sleep(until: now.advanced(by: delay), tolerance: nil)
                 } catch {
                     throw ProviderError(code: .cancelled, message: "cancelled while waiting to retry after: \(failure.message)")
                 }
-                number += 1
+                call += 1
+                if !throttled { counted += 1 }
             }
         }
     }

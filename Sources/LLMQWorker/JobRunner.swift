@@ -15,14 +15,17 @@ public final class JobRunner: Sendable {
     let workerID: String
     let logger: Logger
     let retryRunner: RetryRunner
+    /// When this replica may call the provider (budgets, adaptive concurrency, pauses, quota).
+    let governor: ProviderGovernor
     private let parser: JobParser
     private let streamCounter = Atomic<UInt64>(0)
     /// Prefix of this process's stream ids. A configured `worker.id` survives restarts, so a random
     /// token per process start keeps stream ids unique across restarts and redeliveries.
     private let streamPrefix: String
 
-    init(configuration: WorkerConfiguration, publisher: Publisher, provider: any Provider,
+    init(configuration: WorkerConfiguration, publisher: Publisher, provider: any Provider, governor: ProviderGovernor,
          workerID: String, logger: Logger, retryRunner: RetryRunner? = nil) {
+        self.governor = governor
         self.configuration = configuration
         self.publisher = publisher
         self.provider = provider
@@ -81,6 +84,7 @@ public final class JobRunner: Sendable {
                 try await self.attempt(job, number: attempt, message: message, outcome: &outcome, started: started,
                                        budget: budget, logger: logger)
             }, onRetry: { attempt, error, delay in
+                if RetryPolicy.isThrottle(error) { outcome.throttledCalls += 1 }
                 self.metrics.retry(kind: error.code.rawValue)
                 logger.info("retrying", metadata: [LogKeys.attempt: "\(attempt)", LogKeys.errorKind: "\(error.code)",
                                                    "delay_ms": "\(delay.wholeMilliseconds)"])
@@ -102,7 +106,7 @@ public final class JobRunner: Sendable {
             status = .expired
             errorInfo = .init(kind: "deadline_exceeded", message: "the job's deadline passed", retryable: false)
         } catch let error as ProviderError where budget.deadlineBinds && retryRunner.policy.allowsRetry(
-                    afterAttempt: outcome.attempts, failure: error, remaining: nil) {
+                    afterAttempt: outcome.countedAttempts, failure: error, remaining: nil) {
             // A retry was due but the job's deadline came first: the job expired, it did not fail.
             status = .expired
             errorInfo = .init(kind: "deadline_exceeded", message: "the job's deadline passed before a retry could start (\(error.code))", retryable: false)
@@ -118,6 +122,7 @@ public final class JobRunner: Sendable {
             jobID: job.id, status: status, text: status == .succeeded ? outcome.text : "",
             finishReason: outcome.finishReason, streamID: outcome.streamID,
             streamEvents: status == .succeeded ? outcome.streamEvents : nil, attempts: outcome.attempts,
+            throttledCalls: outcome.throttledCalls,
             model: outcome.model ?? job.model ?? configuration.providerModel, provider: provider.name,
             usage: outcome.usage,
             timing: .init(queuedMs: queuedMs, firstChunkMs: outcome.firstChunkMs, totalMs: elapsedMs(since: started)),
@@ -142,8 +147,9 @@ public final class JobRunner: Sendable {
         outcome.streamEvents = nil
         outcome.text = ""
         // Whether the runner will retry this failure: the same decision, so `abort` says it truthfully.
+        let counted = outcome.countedAttempts
         func willRetry(_ failure: ProviderError) -> Bool {
-            retryRunner.policy.allowsRetry(afterAttempt: number, failure: failure, remaining: budget.remaining)
+            retryRunner.policy.allowsRetry(afterAttempt: counted, failure: failure, remaining: budget.remaining)
         }
         var stream = ChunkStream(publisher: publisher, topic: configuration.chunksTopic, key: Array(job.id.utf8), jobID: job.id,
                                  streamID: streamID, attempt: number)
@@ -152,16 +158,21 @@ public final class JobRunner: Sendable {
             // The deadline caps the whole call; reaching it makes the job `expired`, not `failed`.
             timeouts.total = min(timeouts.total, .milliseconds(max(1, Int(deadline.timeIntervalSinceNow * 1000))))
         }
+        let governor = self.governor
         let request = ProviderRequest(
             messages: job.messages,
             model: job.model ?? configuration.providerModel,
             params: job.params,
-            stream: job.stream)
+            stream: job.stream,
+            onResponseHead: { governor.observe($0) })
+        // Before the stream starts: a call that never gets budget leaves no stream behind.
+        let permit = try await governor.acquire(tokens: ProviderGovernor.estimatedTokens(request), within: budget.remaining)
         let completion: ProviderCompletion
+        var firstChunk: ContinuousClock.Instant?
+        let callStarted = ContinuousClock.now
         do {
             try await stream.emit(.start)
             var text = ""
-            var firstChunk: ContinuousClock.Instant?
             var coalescer = DeltaCoalescer(minBytes: configuration.chunkCoalesceBytes, maxDelay: configuration.chunkCoalesceDelay)
             completion = try await provider.complete(request, timeouts: timeouts) { delta in
                 if firstChunk == nil { firstChunk = .now }
@@ -172,7 +183,10 @@ public final class JobRunner: Sendable {
             outcome.text = text
             if let firstChunk { outcome.firstChunkMs = Int((firstChunk - started).wholeMilliseconds) }
             if let usage = completion.usage { outcome.addUsage(usage) }
+            governor.finished(permit, .succeeded(usedTokens: completion.usage?.totalTokens,
+                                                 firstChunk: firstChunk.map { $0 - callStarted }))
         } catch {
+            governor.finished(permit, ProviderGovernor.CallOutcome(error))
             let providerError = error as? ProviderError
             if let usage = providerError?.partialUsage { outcome.addUsage(usage) }
             // Only this task's cancellation counts: a `.cancelled` from the HTTP client alone is a failure.
@@ -267,7 +281,12 @@ struct RetryBudget {
 
 /// What one job's attempts produced so far.
 struct JobOutcome {
+    /// Provider calls made (each one stream).
     var attempts = 0
+    /// Calls the provider throttled (429, exhausted quota): they do not count against `retry.max_attempts`.
+    var throttledCalls = 0
+    /// Attempts counted against `retry.max_attempts` so far.
+    var countedAttempts: Int { attempts - throttledCalls }
     var streamID: String?
     /// Events of the stream that ended with `end` (nil until one did).
     var streamEvents: Int?

@@ -30,6 +30,8 @@ public final class Worker: Service, Sendable {
         /// Shutting down: leases handed out from now on do not start.
         var stopping = false
         var fatal: (any Error)?
+        /// Partitions of all jobs topics, learned at start-up (the denominator of the budget share).
+        var jobPartitions = 1
     }
 
     private struct JobKey: Hashable {
@@ -43,6 +45,8 @@ public final class Worker: Service, Sendable {
     public let configuration: WorkerConfiguration
     public let workerID: String
     private let provider: any Provider
+    /// When this replica may call the provider; its lease limit is the consumer's.
+    public let governor: ProviderGovernor
     private let metrics: WorkerMetrics
     private let logger: Logger
     private let clock: any Clock<Duration>
@@ -58,13 +62,16 @@ public final class Worker: Service, Sendable {
         var logger = logger
         logger[metadataKey: LogKeys.worker] = "\(workerID)"
         self.logger = logger
+        governor = ProviderGovernor(settings: configuration.governorSettings, metrics: metrics, logger: logger)
     }
 
-    /// The consumer's bounds: leases at most `worker.concurrency`; reads ahead enough to keep
-    /// every slot fed across a fetch restart (each pause/resume costs one), within 64 MiB.
+    /// The consumer's bounds: leases at most `worker.concurrency` (lowered by adaptive concurrency);
+    /// reads ahead enough to keep every slot fed across a fetch restart (each pause/resume costs
+    /// one), within 64 MiB per lane; leases shared among the lanes by their weights.
     var flowLimits: FlowLimits {
-        FlowLimits(maxInFlight: configuration.concurrency, readAheadMessages: max(2_000, 8 * configuration.concurrency),
-                   readAheadBytes: 64 << 20)
+        FlowLimits(maxInFlight: governor.leaseLimit, readAheadMessages: max(2_000, 8 * configuration.concurrency),
+                   readAheadBytes: 64 << 20,
+                   laneWeights: Dictionary(uniqueKeysWithValues: configuration.jobLanes.map { ($0.topic, $0.weight) }))
     }
 
     /// True once subscribed with a working producer, until draining starts (for /readyz).
@@ -80,6 +87,8 @@ public final class Worker: Service, Sendable {
                                              onFatal: { [weak self] in self?.stop(fatal: $0) }) { producer in
             warnAboutRevokeBudget()
             let partitions = try await checkTopics(producer)
+            let jobPartitions = configuration.jobTopics.reduce(0) { $0 + (partitions[$1] ?? 0) }
+            state.withLock { $0.jobPartitions = jobPartitions }
             let follower = try TopicFollower(config: configuration.consumerKafkaConfig, topic: configuration.controlTopic,
                                              partitions: partitions[configuration.controlTopic] ?? 1, logger: logger) { [weak self] message in
                 self?.controlMessage(message)
@@ -103,20 +112,22 @@ public final class Worker: Service, Sendable {
             logger.warning("control topic not read to its end within 30 s; taking jobs anyway", metadata: ["topic": "\(configuration.controlTopic)"])
         }
         let runner = JobRunner(configuration: configuration, publisher: Publisher(producer: producer, metrics: metrics),
-                               provider: provider, workerID: workerID, logger: logger)
+                               provider: provider, governor: governor, workerID: workerID, logger: logger)
         try await KafkaConsumer.withConsumer(
             config: configuration.consumerKafkaConfig, logger: logger, limits: flowLimits, commitPromptly: true,
             onFatal: { [weak self] in self?.stop(fatal: $0) },
-            statistics: metrics.lagReporter(jobsTopic: configuration.jobsTopic) { [weak self] in
+            statistics: metrics.lagReporter(jobsTopics: Set(configuration.jobTopics)) { [weak self] in
                 self?.state.withLock { $0.consumer }?.oldestWaitingTimestampMs
             },
             rebalanceHandler: { [weak self] event in await self?.handleRebalance(event) }
         ) { consumer in
             // A fatal error before this point found no consumer to stop: stop it here.
             if state.withLock({ $0.consumer = consumer; return $0.fatal != nil }) { consumer.stopDelivering() }
-            try consumer.subscribe(topics: [configuration.jobsTopic])
+            governor.onLeaseLimit { [weak consumer] limit in consumer?.setMaxInFlight(limit) }
+            try consumer.subscribe(topics: configuration.jobTopics)
             state.withLock { $0.ready = true }
-            logger.info("worker started", metadata: ["topic": "\(configuration.jobsTopic)", "concurrency": "\(configuration.concurrency)"])
+            logger.info("worker started", metadata: ["topic": "\(configuration.jobLanes.map(\.description).joined(separator: ", "))",
+                                                     "concurrency": "\(configuration.concurrency)"])
             await runJobs(consumer, runner: runner)
             state.withLock { $0.ready = false }
             try? await producer.flush(timeout: WorkerConfiguration.drainFlushLimit)
@@ -138,7 +149,7 @@ public final class Worker: Service, Sendable {
     /// would otherwise fail each job at its end, again on every redelivery.
     @discardableResult
     private func checkTopics(_ producer: KafkaProducer) async throws -> [String: Int] {
-        let topics = [("topic.jobs", configuration.jobsTopic), ("topic.chunks", configuration.chunksTopic),
+        let topics = configuration.jobTopics.map { ("topic.jobs", $0) } + [("topic.chunks", configuration.chunksTopic),
                       ("topic.results", configuration.resultsTopic), ("topic.dead_letter", configuration.deadLetterTopic),
                       ("topic.control", configuration.controlTopic)]
         let counts = try await producer.partitionCounts(of: topics.map(\.1))
@@ -282,7 +293,13 @@ public final class Worker: Service, Sendable {
 
     /// Runs on the consumer's poll thread's behalf; the rebalance completes when this returns.
     private func handleRebalance(_ event: RebalanceEvent) async {
-        guard case .revoked(let tps) = event, let consumer = state.withLock({ $0.consumer }) else { return }
+        guard let consumer = state.withLock({ $0.consumer }) else { return }
+        // The provider's budgets follow the assignment: this replica's share of the jobs partitions.
+        let jobTopics = Set(configuration.jobTopics)
+        var owned = consumer.assignment.filter { jobTopics.contains($0.topic) }
+        if case .revoked(let tps) = event { owned.subtract(tps) }
+        governor.setShare(assigned: owned.count, total: state.withLock { $0.jobPartitions })
+        guard case .revoked(let tps) = event else { return }
         await waitForJobs(on: Set(tps), consumer: consumer, within: configuration.revokeGrace)
         logger.info("revoke drained", metadata: ["partitions": "\(tps.map(\.description).joined(separator: ","))"])
     }

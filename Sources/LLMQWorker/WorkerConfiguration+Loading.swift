@@ -145,6 +145,8 @@ extension WorkerConfiguration {
         "worker.concurrency", "worker.max_job_bytes", "worker.shutdown_grace_ms", "worker.revoke_grace_ms", "worker.id",
         "worker.chunk_coalesce_bytes", "worker.chunk_coalesce_ms",
         "provider.kind", "provider.base_url", "provider.model", "provider.api_key", "provider.secret_key", "provider.access_token",
+        "provider.requests_per_minute", "provider.tokens_per_minute", "provider.adaptive_concurrency", "provider.initial_concurrency",
+        "provider.quota_probe_ms",
         "retry.max_attempts", "retry.initial_backoff_ms", "retry.max_backoff_ms",
         "timeout.connect_ms", "timeout.first_chunk_ms", "timeout.idle_ms", "timeout.total_ms",
         "metrics.host", "metrics.port", "log.level",
@@ -175,7 +177,7 @@ extension WorkerConfiguration {
             return
         }
         switch key {
-        case "topic.jobs": jobsTopic = try nonEmpty()
+        case "topic.jobs": jobLanes = try JobLane.parse(try nonEmpty(), fail: fail)
         case "topic.chunks": chunksTopic = try nonEmpty()
         case "topic.results": resultsTopic = try nonEmpty()
         case "topic.dead_letter": deadLetterTopic = try nonEmpty()
@@ -205,6 +207,16 @@ extension WorkerConfiguration {
         case "provider.api_key": providerAPIKey = value.isEmpty ? nil : value
         case "provider.secret_key": providerSecretKey = value.isEmpty ? nil : value
         case "provider.access_token": providerAccessToken = value.isEmpty ? nil : value
+        case "provider.requests_per_minute": providerRequestsPerMinute = try integer(0...100_000_000).nonZero
+        case "provider.tokens_per_minute": providerTokensPerMinute = try integer(0...1_000_000_000_000).nonZero
+        case "provider.adaptive_concurrency":
+            switch value.lowercased() {
+            case "true", "yes", "on", "1": providerAdaptiveConcurrency = true
+            case "false", "no", "off", "0": providerAdaptiveConcurrency = false
+            default: throw fail("expected true or false, got \"\(value)\"")
+            }
+        case "provider.initial_concurrency": providerInitialConcurrency = try integer(1...100_000)
+        case "provider.quota_probe_ms": providerQuotaProbeInterval = try milliseconds(100...86_400_000)
         case "retry.max_attempts": retry.maxAttempts = try integer(1...100)
         case "retry.initial_backoff_ms": retry.initialBackoff = try milliseconds(0...3_600_000)
         case "retry.max_backoff_ms": retry.maxBackoff = try milliseconds(0...3_600_000)
@@ -293,7 +305,7 @@ extension WorkerConfiguration {
         // llmq commits itself, as soon as offsets are stored and never mid-rebalance (CommitSchedule):
         // librdkafka's timer would commit mid-rebalance too, and lose the assignment's offsets.
         config.setDefault("enable.auto.commit", "false")
-        // Per-partition lag and the oldest queued job for /metrics (WorkerMetrics.record(_:jobsTopic:)).
+        // Per-partition lag and the oldest queued job for /metrics (WorkerMetrics.record(_:jobsTopics:)).
         config.setDefault("statistics.interval.ms", "5000")
         // Stored offsets are the only ones committed: see OffsetTracker.
         config["enable.auto.offset.store"] = "false"
@@ -327,7 +339,7 @@ extension WorkerConfiguration {
     public var redactedSummary: [String] {
         var lines = kafka.properties.map { "kafka.\($0.key) = \(Self.isSecret($0.key) ? "***" : $0.value)" }
         lines += [
-            "topic.jobs = \(jobsTopic)", "topic.chunks = \(chunksTopic)", "topic.results = \(resultsTopic)",
+            "topic.jobs = \(jobLanes.map(\.description).joined(separator: ", "))", "topic.chunks = \(chunksTopic)", "topic.results = \(resultsTopic)",
             "topic.dead_letter = \(deadLetterTopic)", "topic.control = \(controlTopic)", "worker.concurrency = \(concurrency)",
             "provider.kind = \(providerKind.rawValue)", "provider.base_url = \(providerBaseURL)", "provider.model = \(providerModel)",
             "provider.api_key = \(providerAPIKey == nil ? "(unset)" : "***")",

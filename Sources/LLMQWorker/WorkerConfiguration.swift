@@ -1,3 +1,4 @@
+import Foundation
 import LLMQKafka
 import LLMQProviders
 
@@ -10,8 +11,12 @@ public struct WorkerConfiguration: Sendable {
     /// `statistics.interval.ms=5000`.
     public var kafka: KafkaConfig = KafkaConfig()
 
-    /// `topic.jobs`. Default `llmq.jobs`.
-    public var jobsTopic = "llmq.jobs"
+    /// `topic.jobs`: one topic, or priority lanes `topic:weight, ...` (weight default 1). Default `llmq.jobs`.
+    public var jobLanes = [JobLane(topic: "llmq.jobs")]
+    /// The first lane's topic: where `llmq enqueue`, the gateway and dead-letter replays put jobs.
+    public var jobsTopic: String { jobLanes[0].topic }
+    /// Every jobs topic, lanes in the order configured.
+    public var jobTopics: [String] { jobLanes.map(\.topic) }
     /// `topic.chunks`. Default `llmq.chunks`.
     public var chunksTopic = "llmq.chunks"
     /// `topic.results`. Default `llmq.results`.
@@ -49,6 +54,17 @@ public struct WorkerConfiguration: Sendable {
     /// `provider.access_token`: ERNIE access token given directly. Secret. Default none.
     public var providerAccessToken: String? = nil
 
+    /// `provider.requests_per_minute`: the account's request limit, shared by every replica of the group. Default none.
+    public var providerRequestsPerMinute: Int? = nil
+    /// `provider.tokens_per_minute`: the account's token limit (prompt and completion), shared likewise. Default none.
+    public var providerTokensPerMinute: Int? = nil
+    /// `provider.adaptive_concurrency`: the in-flight limit adapts to the provider's push-back. Default true.
+    public var providerAdaptiveConcurrency = true
+    /// `provider.initial_concurrency`: where the adaptive limit starts (then doubles each round until push-back). Default 8.
+    public var providerInitialConcurrency = 8
+    /// `provider.quota_probe_ms`: while the quota is exhausted, how often one call tests it. Default 15000.
+    public var providerQuotaProbeInterval: Duration = .seconds(15)
+
     /// `retry.max_attempts`, `retry.initial_backoff_ms`, `retry.max_backoff_ms`. Default 3, 4000, 10000.
     public var retry = RetryPolicy.default
     /// `timeout.connect_ms`, `timeout.first_chunk_ms`, `timeout.idle_ms`, `timeout.total_ms`. Default 10000, 5000, 30000, 60000.
@@ -78,5 +94,54 @@ public struct WorkerConfiguration: Sendable {
 
     public enum ProviderKind: String, Sendable, CaseIterable {
         case openai, ernie, mock
+    }
+}
+
+/// A jobs topic and its weight among the priority lanes (`topic.jobs = interactive:8, batch:1`).
+public struct JobLane: Sendable, Hashable, CustomStringConvertible {
+    public var topic: String
+    /// When leases (or the provider's budget) are scarce, waiting lanes get them in proportion to
+    /// their weights; a lane never gets less than its share of what it asks for.
+    public var weight: Int
+
+    public init(topic: String, weight: Int = 1) {
+        self.topic = topic
+        self.weight = weight
+    }
+
+    public var description: String { weight == 1 ? topic : "\(topic):\(weight)" }
+
+    /// `topic[:weight], ...`: weights from 1 to 1000, each topic once.
+    static func parse(_ value: String, fail: (String) -> ConfigurationError) throws -> [JobLane] {
+        var lanes: [JobLane] = []
+        for item in value.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+            let parts = item.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2, !parts[0].isEmpty else { throw fail("expected topic or topic:weight, got \"\(item)\"") }
+            var lane = JobLane(topic: String(parts[0]))
+            if parts.count == 2 {
+                guard let weight = Int(parts[1]), (1...1000).contains(weight) else {
+                    throw fail("the weight of '\(parts[0])' must be an integer from 1 to 1000, got \"\(parts[1])\"")
+                }
+                lane.weight = weight
+            }
+            guard !lanes.contains(where: { $0.topic == lane.topic }) else { throw fail("topic '\(lane.topic)' is named twice") }
+            lanes.append(lane)
+        }
+        guard !lanes.isEmpty else { throw fail("must name at least one topic") }
+        return lanes
+    }
+}
+
+extension Int {
+    /// nil for 0 ("off").
+    var nonZero: Int? { self == 0 ? nil : self }
+}
+
+extension WorkerConfiguration {
+    /// The `provider.*` governance keys as the governor's settings.
+    public var governorSettings: ProviderGovernor.Settings {
+        ProviderGovernor.Settings(requestsPerMinute: providerRequestsPerMinute, tokensPerMinute: providerTokensPerMinute,
+                                  adaptive: providerAdaptiveConcurrency, maxConcurrency: concurrency,
+                                  initialConcurrency: providerInitialConcurrency, quotaProbeInterval: providerQuotaProbeInterval)
     }
 }

@@ -19,6 +19,23 @@ public final class WorkerMetrics: Sendable {
     /// enqueued (its Kafka timestamp); 0 when none waits. Updated with every statistics report.
     let oldestQueued = Gauge(label: "llmq_oldest_queued_job_seconds")
 
+    // Provider governance (`ProviderGovernor`).
+    /// `llmq_provider_concurrency_limit`: calls (and jobs) allowed in flight now, as adaptive concurrency set it.
+    let concurrencyLimit = Gauge(label: "llmq_provider_concurrency_limit")
+    /// `llmq_provider_budget_share`: this replica's share of the account's budgets (its share of the jobs partitions).
+    let budgetShare = Gauge(label: "llmq_provider_budget_share")
+    /// `llmq_provider_throttled_total`: calls the provider answered with a rate limit (429).
+    let throttled = Counter(label: "llmq_provider_throttled_total")
+    /// `llmq_provider_budget_wait_seconds`: how long calls waited for budget or a pause (only calls that waited).
+    let budgetWait = Timer(label: "llmq_provider_budget_wait_seconds", preferredDisplayUnit: .seconds)
+    /// `llmq_provider_quota_exhausted`: 1 while the provider's quota is used up and consumption is paused.
+    let quotaExhausted = Gauge(label: "llmq_provider_quota_exhausted")
+
+    /// `llmq_provider_budget_remaining{budget}`: what this replica could spend now (`requests`, `tokens`).
+    func budgetRemaining(_ budget: String, _ value: Double) { gauge("llmq_provider_budget_remaining", [("budget", budget)]).record(value) }
+    /// `llmq_provider_pauses_total{reason}`: new calls held for the whole replica (`retry_after`, `limit_reset`, `quota`).
+    func providerPause(reason: String) { counter("llmq_provider_pauses_total", ("reason", reason)).increment() }
+
     private let labelled = Mutex<[String: Counter]>([:])
     private let partitionGauges = Mutex<[String: Gauge]>([:])
     /// Kafka timestamp (ms since the epoch) of the job waiting for a slot, if one waits.
@@ -45,9 +62,9 @@ public final class WorkerMetrics: Sendable {
     /// From librdkafka's statistics: `llmq_consumer_lag{topic,partition}` (high watermark minus
     /// committed offset) and `llmq_partition_assigned{topic,partition}` (1 while assigned) for every
     /// known partition of the jobs topic, and `llmq_oldest_queued_job_seconds`.
-    public func record(_ statistics: ConsumerStatistics, jobsTopic: String, now: Date = Date()) {
-        for partition in statistics.partitions where partition.topicPartition.topic == jobsTopic {
-            let dimensions = [("topic", jobsTopic), ("partition", "\(partition.topicPartition.partition)")]
+    public func record(_ statistics: ConsumerStatistics, jobsTopics: Set<String>, now: Date = Date()) {
+        for partition in statistics.partitions where jobsTopics.contains(partition.topicPartition.topic) {
+            let dimensions = [("topic", partition.topicPartition.topic), ("partition", "\(partition.topicPartition.partition)")]
             gauge("llmq_partition_assigned", dimensions).record(partition.assigned ? 1 : 0)
             // Lag is known only while assigned and once the group has committed an offset.
             if partition.assigned, let lag = partition.lag {
@@ -61,19 +78,19 @@ public final class WorkerMetrics: Sendable {
         oldestQueued.record(waited)
     }
 
-    /// Feeds the consumer's statistics into `record(_:jobsTopic:)`.
+    /// Feeds the consumer's statistics into `record(_:jobsTopics:)`.
     /// `oldestWaiting` tells the Kafka timestamp of the oldest job waiting for a slot, if any.
-    func lagReporter(jobsTopic: String, oldestWaiting: @escaping @Sendable () -> Int64?) -> some ConsumerStatisticsHandler {
-        LagReporter(metrics: self, jobsTopic: jobsTopic, oldestWaiting: oldestWaiting)
+    func lagReporter(jobsTopics: Set<String>, oldestWaiting: @escaping @Sendable () -> Int64?) -> some ConsumerStatisticsHandler {
+        LagReporter(metrics: self, jobsTopics: jobsTopics, oldestWaiting: oldestWaiting)
     }
 
     private struct LagReporter: ConsumerStatisticsHandler {
         let metrics: WorkerMetrics
-        let jobsTopic: String
+        let jobsTopics: Set<String>
         let oldestWaiting: @Sendable () -> Int64?
         func statisticsReported(_ statistics: ConsumerStatistics) {
             metrics.queued(since: oldestWaiting())
-            metrics.record(statistics, jobsTopic: jobsTopic)
+            metrics.record(statistics, jobsTopics: jobsTopics)
         }
     }
 
