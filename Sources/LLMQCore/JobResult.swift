@@ -104,7 +104,8 @@ public struct JobResult: Sendable, Hashable, Codable {
     /// Provider calls made, throttled ones included.
     public var attempts: Int
     /// Of `attempts`, the calls the provider answered with a rate limit or an exhausted quota: they
-    /// are waited out and do not count against `retry.max_attempts`. Nil in results from before it existed.
+    /// are waited out and do not count against `retry.max_attempts`. Present (`throttled_calls`)
+    /// only when there were any.
     public var throttledCalls: Int?
     public var model: String?
     public var provider: String?
@@ -126,7 +127,7 @@ public struct JobResult: Sendable, Hashable, Codable {
         self.streamID = streamID
         self.streamEvents = streamEvents
         self.attempts = attempts
-        self.throttledCalls = throttledCalls
+        self.throttledCalls = throttledCalls.flatMap { $0 > 0 ? $0 : nil }
         self.model = model
         self.provider = provider
         self.usage = usage
@@ -153,7 +154,7 @@ public struct JobResult: Sendable, Hashable, Codable {
         try c.encode(streamID, forKey: .streamID)
         try c.encode(streamEvents, forKey: .streamEvents)
         try c.encode(attempts, forKey: .attempts)
-        try c.encode(throttledCalls ?? 0, forKey: .throttledCalls)
+        try c.encodeIfPresent(throttledCalls, forKey: .throttledCalls)
         try c.encode(model, forKey: .model)
         try c.encode(provider, forKey: .provider)
         try c.encode(usage, forKey: .usage)

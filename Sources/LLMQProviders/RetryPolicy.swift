@@ -54,8 +54,7 @@ public struct RetryPolicy: Sendable, Hashable {
     /// decision `RetryRunner.run` makes, so a caller can tell in advance (e.g. for an `abort`
     /// event's `retrying` flag) whether the failure it is about to throw will be retried.
     public func allowsRetry(afterAttempt attempt: Int, failure: ProviderError, remaining: Duration?) -> Bool {
-        if Self.isThrottle(failure) {
-            guard let remaining else { return true }
+        if Self.isThrottle(failure), let remaining {
             return self.throttleDelay(failure, random: 0) <= remaining
         }
         guard failure.isRetryable, attempt < self.maxAttempts else { return false }
@@ -67,6 +66,7 @@ public struct RetryPolicy: Sendable, Hashable {
 extension RetryPolicy {
     /// Rate limiting is not failure: a 429 (or a provider's rate-limit code) and an exhausted
     /// quota are waited out, bounded only by the retry budget, and never count as an attempt.
+    /// (Without a budget nothing else would bound them: then they are attempts like any other.)
     /// (The worker's `ProviderGovernor` makes the next call wait for the provider's budget.)
     public static func isThrottle(_ failure: ProviderError) -> Bool {
         failure.code == .rateLimited || failure.code == .quotaExceeded

@@ -53,7 +53,7 @@ public struct RetryRunner: Sendable {
                 let now = clock.now
                 let remaining = budget.map { max(.zero, $0 - start.duration(to: now)) }
                 guard self.policy.allowsRetry(afterAttempt: counted, failure: failure, remaining: remaining) else { throw failure }
-                let throttled = RetryPolicy.isThrottle(failure)
+                let throttled = remaining != nil && RetryPolicy.isThrottle(failure)
                 var delay = throttled ? self.policy.throttleDelay(failure, random: self.random())
                     : self.policy.delay(afterAttempt: counted, retryAfter: failure.retryAfter, random: self.random())
                 if let remaining { delay = min(delay, remaining) }
