@@ -252,7 +252,7 @@ public final class MockLLMServer: Sendable {
     }
 
     private static func addRetryAfter(_ wait: Duration, to response: inout Response) {
-        let millis = Int((wait.inSeconds * 1000).rounded(.up))
+        let millis = MockRateLimiter.milliseconds(roundingUp: wait)
         response.headers[.retryAfter] = String(max(1, (millis + 999) / 1000))
         response.headers[HTTPField.Name("retry-after-ms")!] = String(millis)
     }

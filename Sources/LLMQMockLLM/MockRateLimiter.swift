@@ -54,13 +54,17 @@ public struct MockRateLimiter: Sendable, Hashable {
             self.updated = now
         }
 
-        /// Time until the bucket holds `cost`.
+        /// Time until the bucket holds `cost`, in whole microseconds. A deficit of at most a
+        /// microsecond's refill counts as none, so a caller that waits exactly this long is admitted
+        /// despite floating-point rounding.
         func wait(for cost: Double) -> Duration {
-            cost <= self.level ? .zero : .seconds((cost - self.level) / self.rate)
+            let deficit = cost - self.level
+            guard deficit > self.rate / 1_000_000 else { return .zero }
+            return .microseconds(Int64((deficit / self.rate * 1_000_000).rounded()))
         }
 
         var status: Status {
-            Status(limit: Int(self.rate), remaining: Int(self.level.rounded(.down)), reset: self.wait(for: self.rate))
+            Status(limit: Int(self.rate), remaining: Int((self.level + 1e-9).rounded(.down)), reset: self.wait(for: self.rate))
         }
     }
 
@@ -91,8 +95,8 @@ public struct MockRateLimiter: Sendable, Hashable {
         } else if tokenWait > .zero {
             decision.refusedBy = .tokens
         } else {
-            self.requests?.level -= 1
-            self.tokens?.level -= tokenCost
+            self.requests?.level = max(0, (self.requests?.level ?? 0) - 1)
+            self.tokens?.level = max(0, (self.tokens?.level ?? 0) - tokenCost)
         }
         decision.requests = self.requests?.status
         decision.tokens = self.tokens?.status
@@ -108,7 +112,7 @@ public struct MockRateLimiter: Sendable, Hashable {
 
     /// OpenAI's format for `x-ratelimit-reset-*`: "120ms" below a second, else "1s", "1.5s", "6m0s".
     public static func formatReset(_ duration: Duration) -> String {
-        let millis = Int((duration.inSeconds * 1000).rounded(.up))
+        let millis = Self.milliseconds(roundingUp: duration)
         if millis < 1000 { return "\(millis)ms" }
         let minutes = millis / 60_000
         let rest = millis % 60_000
@@ -120,6 +124,15 @@ public struct MockRateLimiter: Sendable, Hashable {
             seconds += "." + fraction
         }
         return minutes > 0 ? "\(minutes)m\(seconds)s" : "\(seconds)s"
+    }
+}
+
+extension MockRateLimiter {
+    /// Whole milliseconds, rounded up (for `retry-after-ms`; the limiter's waits are whole microseconds).
+    public static func milliseconds(roundingUp duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        let micros = seconds * 1_000_000 + (attoseconds + 999_999_999_999) / 1_000_000_000_000
+        return Int((micros + 999) / 1000)
     }
 }
 
