@@ -232,7 +232,7 @@ public final class MockLLMServer: Sendable {
         let wait = MockRateLimiter.formatReset(decision.retryAfter)
         let unit = limit == .requests ? "requests per second (RPS)" : "tokens per second (TPS)"
         let message = "Rate limit reached for \(model) in organization org-mock on \(unit): Limit \(status?.limit ?? 0), "
-            + "Used \(status.map { $0.limit - $0.remaining } ?? 0), Requested 1. Please try again in \(wait)."
+            + "Used \(status.map { $0.limit - $0.remaining } ?? 0)\(limit == .requests ? ", Requested 1" : ""). Please try again in \(wait)."
         var response = Self.json(
             .tooManyRequests,
             #"{"error":{"message":\#(MockWire.quoted(message)),"type":"\#(limit.rawValue)","param":null,"code":"rate_limit_exceeded"}}"#
