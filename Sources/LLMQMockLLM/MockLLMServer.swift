@@ -254,7 +254,7 @@ public final class MockLLMServer: Sendable {
     private static func addRetryAfter(_ wait: Duration, to response: inout Response) {
         let millis = MockRateLimiter.milliseconds(roundingUp: wait)
         response.headers[.retryAfter] = String(max(1, (millis + 999) / 1000))
-        response.headers[HTTPField.Name("retry-after-ms")!] = String(millis)
+        response.headers[.init("retry-after-ms")!] = String(millis)
     }
 
     /// Adds the `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers of the limits that are set.
@@ -262,9 +262,9 @@ public final class MockLLMServer: Sendable {
         var response = response
         for (suffix, status) in [("requests", decision.requests), ("tokens", decision.tokens)] {
             guard let status else { continue }
-            response.headers[HTTPField.Name("x-ratelimit-limit-\(suffix)")!] = String(status.limit)
-            response.headers[HTTPField.Name("x-ratelimit-remaining-\(suffix)")!] = String(status.remaining)
-            response.headers[HTTPField.Name("x-ratelimit-reset-\(suffix)")!] = MockRateLimiter.formatReset(status.reset)
+            response.headers[.init("x-ratelimit-limit-\(suffix)")!] = String(status.limit)
+            response.headers[.init("x-ratelimit-remaining-\(suffix)")!] = String(status.remaining)
+            response.headers[.init("x-ratelimit-reset-\(suffix)")!] = MockRateLimiter.formatReset(status.reset)
         }
         return response
     }

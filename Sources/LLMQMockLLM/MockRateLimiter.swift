@@ -23,6 +23,12 @@ public struct MockRateLimiter: Sendable, Hashable {
         public var remaining: Int
         /// Until the bucket is full again.
         public var reset: Duration
+
+        public init(limit: Int, remaining: Int, reset: Duration) {
+            self.limit = limit
+            self.remaining = remaining
+            self.reset = reset
+        }
     }
 
     /// What `admit` decided, with the limits' state after the decision.
@@ -52,6 +58,10 @@ public struct MockRateLimiter: Sendable, Hashable {
             guard now > self.updated else { return }
             self.level = min(self.rate, self.level + self.rate * (now - self.updated).inSeconds)
             self.updated = now
+        }
+
+        mutating func take(_ cost: Double) {
+            self.level = max(0, self.level - cost)
         }
 
         /// Time until the bucket holds `cost`, in whole microseconds. A deficit of at most a
@@ -95,8 +105,8 @@ public struct MockRateLimiter: Sendable, Hashable {
         } else if tokenWait > .zero {
             decision.refusedBy = .tokens
         } else {
-            self.requests?.level = max(0, (self.requests?.level ?? 0) - 1)
-            self.tokens?.level = max(0, (self.tokens?.level ?? 0) - tokenCost)
+            self.requests?.take(1)
+            self.tokens?.take(tokenCost)
         }
         decision.requests = self.requests?.status
         decision.tokens = self.tokens?.status

@@ -4,6 +4,7 @@ import Foundation
 import LLMQMockLLM
 import Logging
 import NIOCore
+import NIOHTTP1
 import Testing
 
 @testable import LLMQProviders
