@@ -43,7 +43,8 @@ extension Benchmark {
         let jobs = options.ratelimitJobs
         let rps = options.ratelimitRequestsPerSecond
         let concurrency = options.ratelimitConcurrency
-        var standInArguments = ["--requests-per-second", "\(rps)", "--first-chunk-delay-ms", "100", "--gap-ms", "10", "--words", "20"]
+        let words = 20
+        var standInArguments = ["--requests-per-second", "\(rps)", "--first-chunk-delay-ms", "100", "--gap-ms", "10", "--words", "\(words)"]
         if options.ratelimitTokensPerSecond > 0 { standInArguments += ["--tokens-per-second", "\(options.ratelimitTokensPerSecond)"] }
         let budgetKeys = budget ? rateLimitBudgetKeys() : []
         var row = BenchRow(scenario: .ratelimit, variant: Self.rateLimitVariant(count, budget: budget))
@@ -99,15 +100,24 @@ extension Benchmark {
 
             let seconds = Double((tally.count > 0 ? tally.lastArrivalMicros : wallClockMicros()) - start) / 1_000_000
             let completions = Double(tally.succeeded) / seconds
+            // The stand-in charges a call its prompt's words plus its reply's words (no max_tokens in bench jobs).
+            let tokensPerCall = BenchEnvironment.prompt(id: "bench-0", directive: nil).split(separator: " ").count + words
+            let tps = options.ratelimitTokensPerSecond
+            let limit = tps > 0 ? min(Double(rps), Double(tps) / Double(tokensPerCall)) : Double(rps)
             row.add("workers", Double(count))
             row.add("jobs", Double(jobs))
             row.add("provider limit", Double(rps), "requests/s")
+            if tps > 0 {
+                row.add("provider token limit", Double(tps), "tokens/s")
+                row.add("tokens per call", Double(tokensPerCall))
+                row.add("limit in jobs/s (the tighter of the two)", limit, "jobs/s")
+            }
             row.add("results succeeded", Double(tally.succeeded))
             row.add("results failed (not succeeded)", Double(failed))
             row.add("dead letters", Double(deadLetterCount))
             row.add("wall time (enqueue → last result)", seconds, "s")
             row.add("completions/s", completions, "jobs/s")
-            row.add("completions/s as a fraction of the limit", completions / Double(rps))
+            row.add("completions/s as a fraction of the limit", completions / limit)
             row.add("provider calls", Double(stats.requests))
             row.add("throttled calls (429)", Double(stats.throttled))
             row.add("429 ratio (throttled / all calls)", stats.requests == 0 ? 0 : Double(stats.throttled) / Double(stats.requests))
@@ -123,7 +133,7 @@ extension Benchmark {
                     + (budget ? "worker keys: \(budgetKeys.joined(separator: " "))" : "no budget keys (adaptive concurrency only)")
                     + "; retry.max_attempts=3, backoff 10–50 ms (never sooner than Retry-After)"
             )
-            progress("ratelimit \(row.variant): \(BenchReport.format(completions)) jobs/s (limit \(rps)), 429 ratio \(BenchReport.format(stats.requests == 0 ? 0 : Double(stats.throttled) / Double(stats.requests))), \(failed) failed")
+            progress("ratelimit \(row.variant): \(BenchReport.format(completions)) jobs/s (limit \(BenchReport.format(limit))), 429 ratio \(BenchReport.format(stats.requests == 0 ? 0 : Double(stats.throttled) / Double(stats.requests))), \(failed) failed")
             return row
         } catch {
             for worker in workers { await BenchEnvironment.stop(worker) }
