@@ -11,7 +11,8 @@
 ///     fail_code=CODE     `error.code` in that body (e.g. insufficient_quota)
 ///     retry_after=S      add `Retry-After: S` (seconds) to the failure
 ///     fail_times=N       faults hit only the first N requests with this exact prompt; later ones succeed
-///                        (any fault: e.g. `malformed_after=0 fail_times=1` corrupts only the first stream)
+///                        (any fault: e.g. `malformed_after=0 fail_times=1` corrupts only the first stream;
+///                        requests refused by the server's rate limit or quota are not counted)
 ///     cut_after=K        end the stream cleanly after K deltas, without [DONE] / is_end
 ///     malformed_after=K  after K deltas send an event whose data is not JSON (0: the first event), then end
 ///     hang=first|mid     go silent (connection open) before the first event / after the first delta

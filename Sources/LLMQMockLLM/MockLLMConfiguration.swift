@@ -20,6 +20,15 @@ public struct MockLLMConfiguration: Sendable {
     public var ernieStaticToken: String
     /// Listen backlog; the benchmark opens thousands of connections at once. Default: 4096.
     public var backlog: Int
+    /// Chat requests per second for all callers together (a token bucket holding one second's worth,
+    /// see `MockRateLimiter`); beyond it, HTTP 429 with Retry-After. nil or 0: no limit. Default: nil.
+    public var requestsPerSecond: Int?
+    /// Tokens per second for all callers together (a request costs its prompt's words plus `max_tokens`,
+    /// else its reply's words); same bucket model. nil or 0: no limit. Default: nil.
+    public var tokensPerSecond: Int?
+    /// After this many admitted chat requests, answer 429 `insufficient_quota` (no Retry-After) until
+    /// the quota is reset (`POST /mock/quota/reset`, `MockLLMServer.resetQuota`). nil: no quota. Default: nil.
+    public var quotaRequests: Int?
 
     public init(
         host: String = "127.0.0.1",
@@ -31,7 +40,10 @@ public struct MockLLMConfiguration: Sendable {
         stampDeltas: Bool = false,
         ernieCredentials: (apiKey: String, secretKey: String)? = nil,
         ernieStaticToken: String = "mock-static-token",
-        backlog: Int = 4096
+        backlog: Int = 4096,
+        requestsPerSecond: Int? = nil,
+        tokensPerSecond: Int? = nil,
+        quotaRequests: Int? = nil
     ) {
         self.host = host
         self.port = port
@@ -43,5 +55,8 @@ public struct MockLLMConfiguration: Sendable {
         self.ernieCredentials = ernieCredentials
         self.ernieStaticToken = ernieStaticToken
         self.backlog = backlog
+        self.requestsPerSecond = requestsPerSecond
+        self.tokensPerSecond = tokensPerSecond
+        self.quotaRequests = quotaRequests
     }
 }

@@ -14,18 +14,41 @@ import NIOCore
 /// - `POST /v1/chat/completions` (OpenAI, streaming or not)
 /// - `POST /oauth/2.0/token` (ERNIE access token from AK/SK)
 /// - `POST /rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{model}?access_token=...` (ERNIE, streaming or not)
+/// - `GET /mock/stats` (`MockLLMStats` as JSON, for a bench that runs the stand-in as a process)
+/// - `POST /mock/quota/reset[?requests=N]` (refills the `--quota-requests` quota, or sets it to N)
+///
+/// With `requestsPerSecond` / `tokensPerSecond` set, chat requests pass one server-wide
+/// `MockRateLimiter` first (429 with OpenAI's body and headers beyond it); with `quotaRequests`, a
+/// quota (429 `insufficient_quota` once used up).
 public final class MockLLMServer: Sendable {
     public let configuration: MockLLMConfiguration
     private let logger: Logger
-    private let state = MockLLMState()
+    private let state: MockLLMState
+    /// Time for the rate limiter: since the server was made, on the clock it was given.
+    private let elapsed: @Sendable () -> Duration
 
-    public init(configuration: MockLLMConfiguration = MockLLMConfiguration(), logger: Logger = Logger(label: "llmq.mock-llm")) {
+    public convenience init(configuration: MockLLMConfiguration = MockLLMConfiguration(), logger: Logger = Logger(label: "llmq.mock-llm")) {
+        self.init(configuration: configuration, logger: logger, clock: ContinuousClock())
+    }
+
+    /// - Parameter clock: the rate limiter's time (tests pass a test clock and advance it).
+    public init<C: Clock>(configuration: MockLLMConfiguration, logger: Logger, clock: C) where C.Duration == Duration {
         self.configuration = configuration
         self.logger = logger
+        self.state = MockLLMState(
+            limiter: MockRateLimiter(requestsPerSecond: configuration.requestsPerSecond, tokensPerSecond: configuration.tokensPerSecond),
+            quota: configuration.quotaRequests
+        )
+        let origin = clock.now
+        self.elapsed = { origin.duration(to: clock.now) }
     }
 
     /// Counters so far.
     public var stats: MockLLMStats { self.state.stats }
+
+    /// Refills the quota to `requests` admissions (default: `configuration.quotaRequests`), as a
+    /// provider account that was topped up.
+    public func resetQuota(requests: Int? = nil) { self.state.setQuota(requests ?? self.configuration.quotaRequests) }
 
     /// Starts a new "max concurrent" measurement from the current number of active streams.
     public func resetMaxConcurrent() { self.state.resetMaxConcurrent() }
@@ -47,6 +70,15 @@ public final class MockLLMServer: Sendable {
         }
         router.post("/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/:model") { request, context in
             try await self.ernie(request, model: context.parameters.get("model") ?? "completions")
+        }
+        router.get("/mock/stats") { _, _ in
+            let body = (try? JSONEncoder().encode(self.stats)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            return Self.json(.ok, body)
+        }
+        router.post("/mock/quota/reset") { request, _ in
+            let requests = request.uri.queryParameters.get("requests").flatMap { Int($0) }
+            self.resetQuota(requests: requests)
+            return Self.json(.ok, #"{"quota_requests":\#(requests ?? self.configuration.quotaRequests ?? -1)}"#)
         }
         let state = self.state
         let app = Application(
@@ -88,6 +120,9 @@ public final class MockLLMServer: Sendable {
         var messages: [Message]
         var stream: Bool?
         var system: String?
+        var max_tokens: Int?
+        /// ERNIE's name for max_tokens.
+        var max_output_tokens: Int?
     }
 
     /// What one chat request gets: its reply and the faults that apply to it.
@@ -118,6 +153,15 @@ public final class MockLLMServer: Sendable {
         )
     }
 
+    /// Runs a chat request through the quota and the rate limit. Its token cost: the prompt's words
+    /// (as `usage.prompt_tokens` counts them) plus `max_tokens`, else the reply's words.
+    private func admit(_ body: ChatBody) -> MockLLMState.Admission {
+        let prompt = body.messages.last(where: { $0.role == "user" })?.content ?? body.messages.last?.content ?? ""
+        let promptTokens = body.messages.reduce(0) { $0 + $1.content.split(separator: " ").count }
+        let completion = body.max_tokens ?? body.max_output_tokens ?? MockDirective(parsing: prompt).words ?? self.configuration.words
+        return self.state.admit(tokens: promptTokens + completion, at: self.elapsed())
+    }
+
     private func decodeChat(_ request: Request) async throws -> ChatBody? {
         var request = request
         let buffer = try await request.collectBody(upTo: 8 << 20)
@@ -131,10 +175,16 @@ public final class MockLLMServer: Sendable {
             return Self.json(.badRequest, #"{"error":{"message":"invalid JSON body","type":"invalid_request_error","code":null}}"#)
         }
         let ticket = StreamTicket(self.state)
+        let limits: MockRateLimiter.Decision
+        switch self.admit(body) {
+        case .admitted(let decision): limits = decision
+        case .throttled(let decision): return Self.openAIThrottled(decision, model: body.model ?? "mock")
+        case .quotaExceeded(let decision): return Self.openAIQuotaExceeded(decision)
+        }
         let plan = self.plan(body)
         let apiKey = request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) } ?? ""
         if let status = plan.faults.failStatus, plan.faults.errorAfter == nil {
-            return Self.openAIFailure(status: status, faults: plan.faults, apiKey: apiKey)
+            return Self.withLimits(Self.openAIFailure(status: status, faults: plan.faults, apiKey: apiKey), limits)
         }
         let model = MockWire.quoted(body.model ?? "mock")
         let usage = MockWire.usageJSON(prompt: plan.promptTokens, completion: plan.pieces.count)
@@ -146,7 +196,7 @@ public final class MockLLMServer: Sendable {
             out.writeString(#"{"id":"chatcmpl-mock","object":"chat.completion","created":0,"model":\#(model),"choices":[{"index":0,"message":{"role":"assistant","content":""#)
             MockWire.writeEscaped(plan.pieces.joined(), into: &out)
             out.writeString(#""},"finish_reason":"\#(finish)"}],"usage":\#(usage)}"#)
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: out))
+            return Self.withLimits(Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: out)), limits)
         }
         let prefix = #"data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":0,"model":\#(model),"choices":[{"index":0,"delta":{"content":""#
         let suffix = "\"},\"finish_reason\":null}]}\n\n"
@@ -156,7 +206,7 @@ public final class MockLLMServer: Sendable {
         let midError = "data: " + #"{"error":{"message":"mock mid-stream failure","type":"server_error","code":"server_error"}}"# + "\n\n"
         let stamp = self.configuration.stampDeltas
         let server = self
-        return Self.eventStream { writer in
+        return Self.eventStream(limits) { writer in
             withExtendedLifetime(ticket) {}
             try await server.stream(plan, stamp: stamp, writer: &writer) { text, _, _ in
                 var event = ByteBuffer()
@@ -172,6 +222,51 @@ public final class MockLLMServer: Sendable {
             }
             withExtendedLifetime(ticket) {}
         }
+    }
+
+    /// The 429 of a rate limit, as OpenAI words it, with Retry-After (whole seconds, rounded up)
+    /// and retry-after-ms.
+    private static func openAIThrottled(_ decision: MockRateLimiter.Decision, model: String) -> Response {
+        let limit = decision.refusedBy ?? .requests
+        let status = (limit == .requests ? decision.requests : decision.tokens)
+        let wait = MockRateLimiter.formatReset(decision.retryAfter)
+        let unit = limit == .requests ? "requests per second (RPS)" : "tokens per second (TPS)"
+        let message = "Rate limit reached for \(model) in organization org-mock on \(unit): Limit \(status?.limit ?? 0), "
+            + "Used \(status.map { $0.limit - $0.remaining } ?? 0)\(limit == .requests ? ", Requested 1" : ""). Please try again in \(wait)."
+        var response = Self.json(
+            .tooManyRequests,
+            #"{"error":{"message":\#(MockWire.quoted(message)),"type":"\#(limit.rawValue)","param":null,"code":"rate_limit_exceeded"}}"#
+        )
+        Self.addRetryAfter(decision.retryAfter, to: &response)
+        return Self.withLimits(response, decision)
+    }
+
+    /// The 429 of a used-up quota, as OpenAI words it: no Retry-After (waiting does not help).
+    private static func openAIQuotaExceeded(_ decision: MockRateLimiter.Decision) -> Response {
+        let message = "You exceeded your current quota, please check your plan and billing details."
+        let response = Self.json(
+            .tooManyRequests,
+            #"{"error":{"message":"\#(message)","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#
+        )
+        return Self.withLimits(response, decision)
+    }
+
+    private static func addRetryAfter(_ wait: Duration, to response: inout Response) {
+        let millis = MockRateLimiter.milliseconds(roundingUp: wait)
+        response.headers[.retryAfter] = String(max(1, (millis + 999) / 1000))
+        response.headers[.init("retry-after-ms")!] = String(millis)
+    }
+
+    /// Adds the `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers of the limits that are set.
+    private static func withLimits(_ response: Response, _ decision: MockRateLimiter.Decision) -> Response {
+        var response = response
+        for (suffix, status) in [("requests", decision.requests), ("tokens", decision.tokens)] {
+            guard let status else { continue }
+            response.headers[.init("x-ratelimit-limit-\(suffix)")!] = String(status.limit)
+            response.headers[.init("x-ratelimit-remaining-\(suffix)")!] = String(status.remaining)
+            response.headers[.init("x-ratelimit-reset-\(suffix)")!] = MockRateLimiter.formatReset(status.reset)
+        }
+        return response
     }
 
     private static func openAIFailure(status: Int, faults: MockFaults, apiKey: String) -> Response {
@@ -222,16 +317,27 @@ public final class MockLLMServer: Sendable {
             return Self.json(.ok, #"{"error_code":336003,"error_msg":"invalid JSON body"}"#)
         }
         let ticket = StreamTicket(self.state)
-        let plan = self.plan(body)
         guard self.state.isIssued(token) || token == self.configuration.ernieStaticToken else {
+            _ = self.plan(body)
             return Self.json(.ok, #"{"error_code":110,"error_msg":\#(MockWire.quoted("Access token invalid or no longer valid: \(token)"))}"#)
         }
+        // ERNIE reports limits as HTTP 200 with its error codes: 18 (QPS), 336502 (TPM), 17 (daily quota).
+        let limits: MockRateLimiter.Decision
+        switch self.admit(body) {
+        case .admitted(let decision): limits = decision
+        case .throttled(let decision):
+            let (code, message) = decision.refusedBy == .tokens ? (336502, "Rate limit reached for TPM") : (18, "Open api qps request limit reached")
+            return Self.withLimits(Self.json(.ok, #"{"error_code":\#(code),"error_msg":"\#(message)"}"#), decision)
+        case .quotaExceeded(let decision):
+            return Self.withLimits(Self.json(.ok, #"{"error_code":17,"error_msg":"Open api daily request limit reached"}"#), decision)
+        }
+        let plan = self.plan(body)
         if let status = plan.faults.failStatus, plan.faults.errorAfter == nil {
-            return Self.openAIFailure(status: status, faults: plan.faults, apiKey: "")
+            return Self.withLimits(Self.openAIFailure(status: status, faults: plan.faults, apiKey: ""), limits)
         }
         let errorJSON = plan.faults.ernieError.map { #"{"error_code":\#($0),"error_msg":"mock error \#($0)"}"# }
         if let errorJSON, plan.faults.errorAfter == nil {
-            return Self.json(.ok, errorJSON)
+            return Self.withLimits(Self.json(.ok, errorJSON), limits)
         }
         let total = plan.pieces.count
         let filtered = plan.faults.contentFilter
@@ -245,11 +351,11 @@ public final class MockLLMServer: Sendable {
             out.writeString(#"","is_truncated":false,"need_clear_history":\#(filtered),"#)
             if filtered { out.writeString(#""ban_round":-1,"#) }
             out.writeString(#""finish_reason":"normal","usage":\#(usage(total))}"#)
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: out))
+            return Self.withLimits(Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: out)), limits)
         }
         let stamp = self.configuration.stampDeltas
         let server = self
-        return Self.eventStream { writer in
+        return Self.eventStream(limits) { writer in
             withExtendedLifetime(ticket) {}
             try await server.stream(plan, stamp: stamp, writer: &writer) { text, index, isLast in
                 var event = ByteBuffer()
@@ -327,11 +433,13 @@ public final class MockLLMServer: Sendable {
         throw CancellationError()
     }
 
-    private static func eventStream(_ write: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
-        Response(
-            status: .ok,
-            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-            body: ResponseBody(write)
+    private static func eventStream(
+        _ limits: MockRateLimiter.Decision,
+        _ write: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void
+    ) -> Response {
+        Self.withLimits(
+            Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody(write)),
+            limits
         )
     }
 

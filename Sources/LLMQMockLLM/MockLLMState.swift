@@ -11,9 +11,23 @@ final class MockLLMState: Sendable {
         var portWaiters: [CheckedContinuation<Int, any Error>] = []
         var startFailure: (any Error)?
         var shuttingDown = false
+        var limiter: MockRateLimiter
+        /// Admissions left before `insufficient_quota`; nil: no quota.
+        var quotaLeft: Int?
     }
 
-    private let state = Mutex(State())
+    /// What the limits decided for one chat request.
+    enum Admission: Sendable {
+        case admitted(MockRateLimiter.Decision)
+        case throttled(MockRateLimiter.Decision)
+        case quotaExceeded(MockRateLimiter.Decision)
+    }
+
+    private let state: Mutex<State>
+
+    init(limiter: MockRateLimiter = MockRateLimiter(requestsPerSecond: nil, tokensPerSecond: nil), quota: Int? = nil) {
+        self.state = Mutex(State(limiter: limiter, quotaLeft: quota))
+    }
 
     var stats: MockLLMStats { self.state.withLock { $0.stats } }
     var isShuttingDown: Bool { self.state.withLock { $0.shuttingDown } }
@@ -26,6 +40,31 @@ final class MockLLMState: Sendable {
             return state.attemptsByPrompt[prompt]!
         }
     }
+
+    /// Runs one chat request through the quota, then the rate limit (a refusal takes nothing from either).
+    /// A refused request is counted in `requests` here (an admitted one by `chatRequest`), and not per
+    /// prompt: it does not count towards a directive's `fail_times`.
+    func admit(tokens: Int, at now: Duration) -> Admission {
+        self.state.withLock { state in
+            if let left = state.quotaLeft, left <= 0 {
+                state.stats.requests += 1
+                state.stats.quotaRefused += 1
+                // A quota refusal spends no rate limit; its headers report the limits as they are.
+                return .quotaExceeded(state.limiter.peek(at: now))
+            }
+            let decision = state.limiter.admit(tokens: tokens, at: now)
+            guard decision.admitted else {
+                state.stats.requests += 1
+                state.stats.throttled += 1
+                return .throttled(decision)
+            }
+            state.quotaLeft = state.quotaLeft.map { $0 - 1 }
+            return .admitted(decision)
+        }
+    }
+
+    /// Sets the admissions left before `insufficient_quota` (nil: no quota).
+    func setQuota(_ requests: Int?) { self.state.withLock { $0.quotaLeft = requests } }
 
     func faultInjected() { self.state.withLock { $0.stats.faultsInjected += 1 } }
 

@@ -7,17 +7,21 @@ import LLMQHarness
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure throughput, CPU per chunk event, forward latency, many slow streams and replica scaling.",
+        abstract: "Measure throughput, CPU per chunk event, forward latency, many slow streams, replica scaling and rate-limited drains.",
         discussion: """
             Scenarios: ceiling (librdkafka alone), drain (a backlog through one worker, zero-latency provider; \
             also with chunk coalescing), latency (paced provider, stamp → chunk consumer), streams (many slow \
             concurrent streams on one worker), replicas (1, 2, 4 workers on a latency-bound load), gateway (many SSE \
-            clients on one gateway: latency added over a Kafka consumer, RSS). \
+            clients on one gateway: latency added over a Kafka consumer, RSS), ratelimit (a backlog drained by 1 and 3 \
+            workers against a stand-in limited to --ratelimit-requests-per-second, with the budget keys \
+            provider.requests_per_minute/tokens_per_minute set and without: completions/s as a fraction of the \
+            limit, the 429 ratio from the stand-in's counters, failed jobs; a worker that refuses the keys makes its \
+            row "not supported by this worker"). \
             Use a release build (`make bench`) on an otherwise idle machine. Figures are reported, never asserted.
             """
     )
 
-    @Option(name: .customLong("scenario"), help: "A scenario to run (repeatable): ceiling, drain, latency, streams, replicas, gateway. Default: all.")
+    @Option(name: .customLong("scenario"), help: "A scenario to run (repeatable): ceiling, drain, latency, streams, replicas, gateway, ratelimit. Default: all.")
     var scenarios: [String] = []
 
     @Option(help: "Drain: jobs in the backlog (default 2000).")
@@ -34,6 +38,15 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Gateway: concurrent SSE clients on one gateway (default 1000).")
     var clients: Int?
+
+    @Option(name: .customLong("ratelimit-jobs"), help: "Rate limit: jobs in each row's backlog (default 600; --quick 120).")
+    var ratelimitJobs: Int?
+
+    @Option(name: .customLong("ratelimit-requests-per-second"), help: "Rate limit: the stand-in's request limit; budget rows set provider.requests_per_minute to 60× it (default 20).")
+    var ratelimitRequestsPerSecond: Int?
+
+    @Option(name: .customLong("ratelimit-tokens-per-second"), help: "Rate limit: also limit tokens per second; budget rows set provider.tokens_per_minute to 60× it (default 0: off).")
+    var ratelimitTokensPerSecond: Int?
 
     @Option(help: "Directory for bench.json and bench.txt.")
     var output: String?
@@ -54,6 +67,9 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("unknown scenario '\(name)'; one of: \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let role, role != "ceiling-producer" { throw ValidationError("unknown role '\(role)'") }
+        if let ratelimitRequestsPerSecond, ratelimitRequestsPerSecond < 1 { throw ValidationError("--ratelimit-requests-per-second must be 1 or more") }
+        if let ratelimitTokensPerSecond, ratelimitTokensPerSecond < 0 { throw ValidationError("--ratelimit-tokens-per-second must be 0 or more") }
+        if let ratelimitJobs, ratelimitJobs < 1 { throw ValidationError("--ratelimit-jobs must be 1 or more") }
     }
 
     func run() async throws {
@@ -72,6 +88,9 @@ struct BenchCommand: AsyncParsableCommand {
         if let rate { options.rate = rate }
         if let coalesceBytes { options.coalesceBytes = coalesceBytes }
         if let clients { options.gatewayClients = clients; options.gatewayJobs = max(1, clients / 2) }
+        if let ratelimitJobs { options.ratelimitJobs = ratelimitJobs }
+        if let ratelimitRequestsPerSecond { options.ratelimitRequestsPerSecond = ratelimitRequestsPerSecond }
+        if let ratelimitTokensPerSecond { options.ratelimitTokensPerSecond = ratelimitTokensPerSecond }
         options.outputDirectory = output
         let benchmark = Benchmark(options: options) { line in
             FileHandle.standardError.write(Data("bench: \(line)\n".utf8))

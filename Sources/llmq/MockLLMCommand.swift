@@ -16,6 +16,22 @@ struct MockLLMCommand: AsyncParsableCommand {
         discussion: """
             Per-request faults can also be set by a directive in the last user message, e.g.
             "hello [[mock words=5 gap_ms=20 fail=429 retry_after=1 fail_times=2]]" (see MockDirective).
+
+            Rate limits (--requests-per-second, --tokens-per-second) are shared by every caller: one token \
+            bucket per limit holding one second of its rate, starting full and refilling continuously, so a \
+            burst of one second's worth passes and then admissions follow the rate. A request costs 1 request \
+            and its prompt's words plus max_tokens (else its reply's words) in tokens; a refused request costs \
+            nothing. Beyond a limit: HTTP 429 {"error":{"type":"requests"|"tokens","code":"rate_limit_exceeded"}} \
+            with retry-after (whole seconds, rounded up) and retry-after-ms. Every answer to an admitted or \
+            refused request carries x-ratelimit-limit-, x-ratelimit-remaining- and x-ratelimit-reset-requests \
+            (and -tokens) for the limits that are set; limit is one second's worth, reset is the time until \
+            the bucket is full again ("120ms", "1s"). ERNIE requests answer error_code 18 (requests) or \
+            336502 (tokens) instead.
+
+            --quota-requests N: after N admitted requests, HTTP 429 {"error":{"type":"insufficient_quota",\
+            "code":"insufficient_quota"}} without Retry-After (ERNIE: error_code 17) until \
+            `curl -X POST http://HOST:PORT/mock/quota/reset[?requests=M]` refills it (to N, or M). \
+            GET /mock/stats returns the counters as JSON (requests, throttled, quota_refused, ...).
             """
     )
 
@@ -58,12 +74,24 @@ struct MockLLMCommand: AsyncParsableCommand {
     @Option(name: .customLong("error-after"), help: "Send the error mid-stream after K deltas.")
     var errorAfter: Int?
 
+    @Option(name: .customLong("requests-per-second"), help: "Rate limit for all callers together, in chat requests per second (token bucket of one second's worth; default: none).")
+    var requestsPerSecond: Int?
+
+    @Option(name: .customLong("tokens-per-second"), help: "Rate limit for all callers together, in tokens per second (prompt words + max_tokens, else reply words; default: none).")
+    var tokensPerSecond: Int?
+
+    @Option(name: .customLong("quota-requests"), help: "After N admitted requests answer 429 insufficient_quota until POST /mock/quota/reset (default: no quota).")
+    var quotaRequests: Int?
+
     @Flag(help: "Prefix every delta with '@<unix microseconds>|' for latency measurement.")
     var stamp = false
 
     func validate() throws {
         if let hang, MockFaults.Hang(rawValue: hang) == nil {
             throw ValidationError("--hang must be 'first' or 'mid'")
+        }
+        for (name, value) in [("--requests-per-second", requestsPerSecond), ("--tokens-per-second", tokensPerSecond), ("--quota-requests", quotaRequests)] {
+            if let value, value < 0 { throw ValidationError("\(name) must be 0 or more") }
         }
     }
 
@@ -84,7 +112,10 @@ struct MockLLMCommand: AsyncParsableCommand {
                 ernieError: self.ernieError,
                 errorAfter: self.errorAfter
             ),
-            stampDeltas: self.stamp
+            stampDeltas: self.stamp,
+            requestsPerSecond: self.requestsPerSecond,
+            tokensPerSecond: self.tokensPerSecond,
+            quotaRequests: self.quotaRequests
         )
         let logger = Logger(label: "llmq.mock-llm")
         let server = MockLLMServer(configuration: configuration, logger: logger)

@@ -38,6 +38,18 @@ public struct BenchOptions: Sendable {
     public var gatewayWords = 40
     /// Gateway: chunk events per second the bench produces (each reaches every client of its job). Default 5000.
     public var gatewayRate = 5000
+    /// Rate limit: jobs in the backlog each row drains. Default 600.
+    public var ratelimitJobs = 600
+    /// Rate limit: the stand-in's `--requests-per-second` (the budget rows set
+    /// `provider.requests_per_minute` to 60 times this). Default 20.
+    public var ratelimitRequestsPerSecond = 20
+    /// Rate limit: the stand-in's `--tokens-per-second`, and `provider.tokens_per_minute` (60 times
+    /// this) in the budget rows; 0 leaves the token limit off. Default 0.
+    public var ratelimitTokensPerSecond = 0
+    /// Rate limit: worker process counts to compare. Default [1, 3].
+    public var ratelimitReplicaCounts = [1, 3]
+    /// Rate limit: `worker.concurrency` of each worker. Default 64.
+    public var ratelimitConcurrency = 64
     /// Where `bench.json` and `bench.txt` go; nil writes only to stdout. Default nil.
     public var outputDirectory: String? = nil
 
@@ -55,11 +67,12 @@ public struct BenchOptions: Sendable {
         options.gatewayClients = 200
         options.gatewayJobs = 100
         options.gatewayWords = 20
+        options.ratelimitJobs = 120
         return options
     }
 }
 
 /// One benchmark scenario.
 public enum BenchScenario: String, Sendable, CaseIterable {
-    case ceiling, drain, latency, streams, replicas, gateway
+    case ceiling, drain, latency, streams, replicas, gateway, ratelimit
 }

@@ -39,6 +39,8 @@ public struct Benchmark: Sendable {
                     rows.append(contentsOf: try await runReplicas())
                 case .gateway:
                     rows.append(try await runGateway())
+                case .ratelimit:
+                    rows.append(contentsOf: try await runRateLimit())
                 }
             } catch {
                 var row = BenchRow(scenario: scenario, variant: "")
@@ -68,6 +70,10 @@ public struct Benchmark: Sendable {
             "replicas": options.replicaCounts.map(String.init).joined(separator: ","), "jobs_per_replica": "\(options.jobsPerReplica)",
             "gateway_clients": "\(options.gatewayClients)", "gateway_jobs": "\(options.gatewayJobs)",
             "gateway_words": "\(options.gatewayWords)", "gateway_rate": "\(options.gatewayRate)",
+            "ratelimit_jobs": "\(options.ratelimitJobs)", "ratelimit_requests_per_second": "\(options.ratelimitRequestsPerSecond)",
+            "ratelimit_tokens_per_second": "\(options.ratelimitTokensPerSecond)",
+            "ratelimit_replicas": options.ratelimitReplicaCounts.map(String.init).joined(separator: ","),
+            "ratelimit_concurrency": "\(options.ratelimitConcurrency)",
             "load_average_at_start": loadAverage,
         ]
     }
