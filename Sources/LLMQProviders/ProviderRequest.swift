@@ -8,11 +8,15 @@ public struct ProviderRequest: Sendable {
     public var params: JobParams
     /// Stream the reply (SSE) or fetch it in one response.
     public var stream: Bool
+    /// Which attempt of the job this call is, from 1 (`FallbackProvider` routes by it). Default: 1.
+    public var attempt: Int
 
-    public init(messages: [JobMessage], model: String? = nil, params: JobParams = JobParams(), stream: Bool = true) {
+    public init(messages: [JobMessage], model: String? = nil, params: JobParams = JobParams(), stream: Bool = true,
+                attempt: Int = 1) {
         self.messages = messages
         self.model = model
         self.params = params
         self.stream = stream
+        self.attempt = attempt
     }
 }

@@ -118,10 +118,11 @@ public final class JobRunner: Sendable {
             jobID: job.id, status: status, text: status == .succeeded ? outcome.text : "",
             finishReason: outcome.finishReason, streamID: outcome.streamID,
             streamEvents: status == .succeeded ? outcome.streamEvents : nil, attempts: outcome.attempts,
-            model: outcome.model ?? job.model ?? configuration.providerModel, provider: provider.name,
+            model: outcome.model ?? job.model ?? configuration.providerModel, provider: outcome.provider ?? provider.name,
             usage: outcome.usage,
             timing: .init(queuedMs: queuedMs, firstChunkMs: outcome.firstChunkMs, totalMs: elapsedMs(since: started)),
-            error: errorInfo, metadata: job.metadata, source: source, worker: workerID)
+            error: errorInfo, metadata: job.metadata, source: source, worker: workerID,
+            streamFallback: status == .succeeded && outcome.streamFallback ? true : nil)
         if status != .succeeded {
             logger.warning("job \(status.rawValue)", metadata: [LogKeys.errorKind: "\(errorInfo?.kind ?? "")", LogKeys.error: "\(errorInfo?.message ?? "")"])
         }
@@ -141,6 +142,10 @@ public final class JobRunner: Sendable {
         outcome.streamID = streamID
         outcome.streamEvents = nil
         outcome.text = ""
+        // Provider fallbacks (issue 12): what served this attempt, when a decorator chose it.
+        outcome.provider = nil
+        outcome.model = nil
+        outcome.streamFallback = false
         // Whether the runner will retry this failure: the same decision, so `abort` says it truthfully.
         func willRetry(_ failure: ProviderError) -> Bool {
             retryRunner.policy.allowsRetry(afterAttempt: number, failure: failure, remaining: budget.remaining)
@@ -156,7 +161,8 @@ public final class JobRunner: Sendable {
             messages: job.messages,
             model: job.model ?? configuration.providerModel,
             params: job.params,
-            stream: job.stream)
+            stream: job.stream,
+            attempt: number)
         let completion: ProviderCompletion
         do {
             try await stream.emit(.start)
@@ -172,9 +178,13 @@ public final class JobRunner: Sendable {
             outcome.text = text
             if let firstChunk { outcome.firstChunkMs = Int((firstChunk - started).wholeMilliseconds) }
             if let usage = completion.usage { outcome.addUsage(usage) }
+            outcome.provider = completion.provider
+            outcome.streamFallback = completion.streamFallback
         } catch {
             let providerError = error as? ProviderError
             if let usage = providerError?.partialUsage { outcome.addUsage(usage) }
+            outcome.provider = providerError?.provider
+            outcome.model = providerError?.model
             // Only this task's cancellation counts: a `.cancelled` from the HTTP client alone is a failure.
             let cancelled = Task.isCancelled
             let expired = !cancelled && job.deadline.map { $0 <= Date() } == true
@@ -274,6 +284,10 @@ struct JobOutcome {
     var text = ""
     var finishReason: String?
     var model: String?
+    /// The provider that served the last attempt when a decorator chose it (`FallbackProvider`).
+    var provider: String?
+    /// The last attempt was made without streaming although the job asked for a stream.
+    var streamFallback = false
     var usage: JobResult.Usage?
     var firstChunkMs: Int?
 
