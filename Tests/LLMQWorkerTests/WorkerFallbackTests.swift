@@ -1,0 +1,154 @@
+import LLMQCore
+import LLMQMockLLM
+import LLMQTestSupport
+import LLMQWorker
+import Logging
+import Testing
+
+/// Issue 12, items 4 and 5: the stream fallback and the fallback provider, with the worker in this
+/// process against the mock cluster and provider stand-ins over real sockets.
+@Suite("Worker: stream fallback and fallback provider", .serialized)
+struct WorkerFallbackTests {
+    @Test("a stand-in that cuts every stream: after provider.stream_fallback.interruptions the job runs non-streamed, and so do later ones; the results say so")
+    func streamFallback() async throws {
+        // Every streamed reply ends after 2 deltas without its terminal event; whole replies are fine.
+        let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(cutAfter: 2)))
+        let worker = InProcessWorker(try bed.configuration(extra: [
+            "provider.stream_fallback.interruptions=2", "provider.stream_fallback.window_ms=600000",
+            "provider.stream_fallback.quiet_ms=600000", "retry.max_attempts=3",
+        ]))
+        try await bed.enqueue(id: "cut-first")
+        let first = try #require(try await bed.waitForResults(["cut-first"])["cut-first"]?.first)
+        #expect(first.status == .succeeded)
+        #expect(first.attempts == 3, "two broken streams, then one call without a stream")
+        #expect(first.streamFallback == true)
+        #expect(first.text == bed.expectedText(id: "cut-first"))
+        let events = try #require(bed.streams[try #require(first.streamID)]).sorted { $0.seq < $1.seq }
+        #expect(events.map(\.typeName) == ["start", "delta", "end"], "the whole text as one delta")
+        #expect(try bed.streamText(first.streamID!).get() == first.text)
+
+        // Calls keep going without a stream: later jobs succeed at once; one that asked for no stream is no fallback.
+        try await bed.enqueue(id: "cut-later-1")
+        try await bed.enqueue(id: "cut-later-2")
+        try await bed.enqueue(id: "asked-whole", stream: false)
+        let later = try await bed.waitForResults(["cut-later-1", "cut-later-2", "asked-whole"])
+        try await worker.stop()
+        for id in ["cut-later-1", "cut-later-2"] {
+            let result = try #require(later[id]?.first)
+            #expect(result.status == .succeeded, "\(id)")
+            #expect(result.attempts == 1, "\(id)")
+            #expect(result.streamFallback == true, "\(id)")
+            #expect(result.text == bed.expectedText(id: id))
+        }
+        let whole = try #require(later["asked-whole"]?.first)
+        #expect(whole.status == .succeeded)
+        #expect(whole.streamFallback == nil)
+        #expect(bed.mock.stats.requests == 6)
+        // The flag reaches the published JSON, and only when it happened.
+        let published = bed.results.messages.map { String(decoding: $0.value, as: UTF8.self) }
+        #expect(published.filter { $0.contains(#""stream_fallback":true"#) }.count == 3)
+        await bed.close()
+    }
+
+    @Test("without provider.stream_fallback.* (off by default), broken streams are retried as streams and the job fails")
+    func streamFallbackIsOffByDefault() async throws {
+        let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(cutAfter: 2)))
+        let worker = InProcessWorker(try bed.configuration(extra: ["retry.max_attempts=3"]))
+        try await bed.enqueue(id: "cut-always")
+        let result = try #require(try await bed.waitForResults(["cut-always"])["cut-always"]?.first)
+        try await worker.stop()
+        #expect(result.status == .failed)
+        #expect(result.attempts == 3)
+        #expect(result.error?.kind == "stream_interrupted")
+        #expect(result.streamFallback == nil)
+        await bed.close()
+    }
+
+    @Test("a primary answering 503: the retry goes to provider.fallback.*, and the result names the fallback and its model")
+    func fallbackServesRetries() async throws {
+        let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(failStatus: 503)))
+        let fallback = try await StandIn()
+        let worker = InProcessWorker(try bed.configuration(extra: fallback.settings + [
+            "provider.fallback.after_attempts=1", "provider.fallback.circuit_failures=0", "retry.max_attempts=3",
+        ]))
+        try await bed.enqueue(id: "served-elsewhere")
+        let result = try #require(try await bed.waitForResults(["served-elsewhere"])["served-elsewhere"]?.first)
+        try await worker.stop()
+        #expect(result.status == .succeeded)
+        #expect(result.attempts == 2)
+        #expect(result.provider == "fallback:mock")
+        #expect(result.model == "fallback-model")
+        #expect(result.text == bed.expectedText(id: "served-elsewhere"))
+        #expect(try bed.streamText(result.streamID!).get() == result.text)
+        #expect(bed.mock.stats.requests == 1)
+        #expect(fallback.server.stats.requests == 1)
+        fallback.stop()
+        await bed.close()
+    }
+
+    @Test("a primary that keeps failing opens its circuit: then first attempts go to the fallback too")
+    func openCircuitRoutesFirstAttempts() async throws {
+        let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(failStatus: 503)))
+        let fallback = try await StandIn()
+        let worker = InProcessWorker(try bed.configuration(extra: fallback.settings + [
+            // Only the circuit routes here: retries alone would not reach the fallback.
+            "provider.fallback.after_attempts=10", "provider.fallback.circuit_failures=2",
+            "provider.fallback.circuit_cooldown_ms=600000", "retry.max_attempts=3",
+        ]))
+        try await bed.enqueue(id: "opens")
+        let first = try #require(try await bed.waitForResults(["opens"])["opens"]?.first)
+        #expect(first.status == .succeeded)
+        #expect(first.attempts == 3, "two failures open the circuit, the third attempt goes to the fallback")
+        #expect(first.provider == "fallback:mock")
+
+        try await bed.enqueue(id: "while-open")
+        let second = try #require(try await bed.waitForResults(["while-open"])["while-open"]?.first)
+        try await worker.stop()
+        #expect(second.status == .succeeded)
+        #expect(second.attempts == 1)
+        #expect(second.provider == "fallback:mock")
+        #expect(second.model == "fallback-model")
+        #expect(bed.mock.stats.requests == 2, "no call to the primary while its circuit is open")
+        #expect(fallback.server.stats.requests == 2)
+        fallback.stop()
+        await bed.close()
+    }
+
+    @Test("a primary that succeeds is named as before; the fallback is not called")
+    func healthyPrimaryIsNamed() async throws {
+        let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12))
+        let fallback = try await StandIn()
+        let worker = InProcessWorker(try bed.configuration(extra: fallback.settings))
+        try await bed.enqueue(id: "primary-ok")
+        let result = try #require(try await bed.waitForResults(["primary-ok"])["primary-ok"]?.first)
+        try await worker.stop()
+        #expect(result.status == .succeeded)
+        #expect(result.provider == "mock")
+        #expect(result.model == "mock-1")
+        #expect(fallback.server.stats.requests == 0)
+        fallback.stop()
+        await bed.close()
+    }
+}
+
+/// A second provider stand-in, serving as the fallback.
+private struct StandIn {
+    let server: MockLLMServer
+    let port: Int
+    let task: Task<Void, any Error>
+
+    init() async throws {
+        var quiet = Logger(label: "test.fallback-stand-in")
+        quiet.logLevel = .critical
+        let server = MockLLMServer(configuration: MockLLMConfiguration(port: 0, words: 12), logger: quiet)
+        self.server = server
+        self.task = Task { try await server.run() }
+        self.port = try await server.listeningPort()
+    }
+
+    var settings: [String] {
+        ["provider.fallback.kind=mock", "provider.fallback.base_url=http://127.0.0.1:\(port)", "provider.fallback.model=fallback-model"]
+    }
+
+    func stop() { task.cancel() }
+}
