@@ -6,48 +6,59 @@ import Testing
 /// The fallback provider: its circuit breaker on elapsed time, and the decorator's routing.
 @Suite("Fallback provider")
 struct FallbackProviderTests {
+    /// The circuit behind a reference, read at whole seconds, so expectations call no mutating methods.
+    final class Circuit {
+        var breaker: CircuitBreaker
+        init(failures: Int, cooldown: Duration) { self.breaker = CircuitBreaker(failures: failures, cooldown: cooldown) }
+        var isOpen: Bool { self.breaker.isOpen }
+        func route(_ second: Int) -> CircuitBreaker.Route { self.breaker.route(at: .seconds(second)) }
+        func failed(_ second: Int, probe: Bool) -> CircuitBreaker.Transition? { self.breaker.primaryFailed(at: .seconds(second), probe: probe) }
+        func succeeded() -> CircuitBreaker.Transition? { self.breaker.primarySucceeded() }
+        func abandoned(_ second: Int) { self.breaker.probeAbandoned(at: .seconds(second)) }
+    }
+
     @Test func circuitOpensAfterConsecutiveFailuresOnly() {
-        var circuit = CircuitBreaker(failures: 3, cooldown: .seconds(30))
-        #expect(circuit.route(at: .zero) == .primary)
-        #expect(circuit.primaryFailed(at: .seconds(1), probe: false) == nil)
-        #expect(circuit.primaryFailed(at: .seconds(2), probe: false) == nil)
+        let circuit = Circuit(failures: 3, cooldown: .seconds(30))
+        #expect(circuit.route(0) == .primary)
+        #expect(circuit.failed(1, probe: false) == nil)
+        #expect(circuit.failed(2, probe: false) == nil)
         // A success in between starts the count again.
-        #expect(circuit.primarySucceeded() == nil)
-        #expect(circuit.primaryFailed(at: .seconds(3), probe: false) == nil)
-        #expect(circuit.primaryFailed(at: .seconds(4), probe: false) == nil)
+        #expect(circuit.succeeded() == nil)
+        #expect(circuit.failed(3, probe: false) == nil)
+        #expect(circuit.failed(4, probe: false) == nil)
         #expect(!circuit.isOpen)
-        #expect(circuit.primaryFailed(at: .seconds(5), probe: false) == .opened)
+        #expect(circuit.failed(5, probe: false) == .opened)
         #expect(circuit.isOpen)
-        #expect(circuit.route(at: .seconds(6)) == .fallback)
-        #expect(circuit.route(at: .seconds(34)) == .fallback)
+        #expect(circuit.route(6) == .fallback)
+        #expect(circuit.route(34) == .fallback)
     }
 
     @Test func afterTheCooldownOneCallProbesAndItsOutcomeDecides() {
-        var circuit = CircuitBreaker(failures: 1, cooldown: .seconds(30))
-        #expect(circuit.primaryFailed(at: .zero, probe: false) == .opened)
-        #expect(circuit.route(at: .seconds(30)) == .probe)
+        let circuit = Circuit(failures: 1, cooldown: .seconds(30))
+        #expect(circuit.failed(0, probe: false) == .opened)
+        #expect(circuit.route(30) == .probe)
         // While the probe runs, the others keep going to the fallback.
-        #expect(circuit.route(at: .seconds(31)) == .fallback)
+        #expect(circuit.route(31) == .fallback)
         // The probe fails: open for another cooldown from now.
-        #expect(circuit.primaryFailed(at: .seconds(32), probe: true) == nil)
-        #expect(circuit.route(at: .seconds(61)) == .fallback)
-        #expect(circuit.route(at: .seconds(62)) == .probe)
-        #expect(circuit.primarySucceeded() == .closed)
-        #expect(circuit.route(at: .seconds(63)) == .primary)
+        #expect(circuit.failed(32, probe: true) == nil)
+        #expect(circuit.route(61) == .fallback)
+        #expect(circuit.route(62) == .probe)
+        #expect(circuit.succeeded() == .closed)
+        #expect(circuit.route(63) == .primary)
     }
 
     @Test func anAbandonedProbeLetsTheNextCallProbe() {
-        var circuit = CircuitBreaker(failures: 1, cooldown: .seconds(30))
-        _ = circuit.primaryFailed(at: .zero, probe: false)
-        #expect(circuit.route(at: .seconds(30)) == .probe)
-        circuit.probeAbandoned(at: .seconds(31))
-        #expect(circuit.route(at: .seconds(31)) == .probe)
+        let circuit = Circuit(failures: 1, cooldown: .seconds(30))
+        _ = circuit.failed(0, probe: false)
+        #expect(circuit.route(30) == .probe)
+        circuit.abandoned(31)
+        #expect(circuit.route(31) == .probe)
     }
 
     @Test func zeroFailuresNeverOpens() {
-        var circuit = CircuitBreaker(failures: 0, cooldown: .seconds(30))
-        for second in 0..<50 { #expect(circuit.primaryFailed(at: .seconds(second), probe: false) == nil) }
-        #expect(circuit.route(at: .seconds(50)) == .primary)
+        let circuit = Circuit(failures: 0, cooldown: .seconds(30))
+        for second in 0..<50 { #expect(circuit.failed(second, probe: false) == nil) }
+        #expect(circuit.route(50) == .primary)
     }
 
     @Test("the fallback serves attempts after after_attempts, with its own model, and says so")

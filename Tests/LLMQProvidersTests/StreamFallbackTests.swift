@@ -8,52 +8,69 @@ import Testing
 struct StreamFallbackTests {
     static let policy = StreamFallbackPolicy(interruptions: 3, window: .seconds(60), quiet: .seconds(300))
 
+    /// The state machine behind a reference, read at whole seconds, so expectations call no mutating methods.
+    final class Machine {
+        var state: StreamFallbackState
+        init(_ policy: StreamFallbackPolicy) { self.state = StreamFallbackState(policy: policy) }
+        var isFallingBack: Bool { self.state.isFallingBack }
+        func interrupted(_ second: Int) -> StreamFallbackState.Transition? { self.state.interrupted(at: .seconds(second)) }
+        /// "stream", "no stream", or "resumed" (may stream, and the quiet period just ended).
+        func mayStream(_ second: Int) -> String {
+            switch self.state.mayStream(at: .seconds(second)) {
+            case (true, nil): "stream"
+            case (true, .resumedStreaming?): "resumed"
+            case (false, nil): "no stream"
+            case (let may, let transition): "unexpected \(may) \(String(describing: transition))"
+            }
+        }
+    }
+
     @Test func switchesAfterEnoughInterruptionsWithinTheWindow() {
-        var state = StreamFallbackState(policy: Self.policy)
-        #expect(state.interrupted(at: .seconds(0)) == nil)
-        #expect(state.interrupted(at: .seconds(10)) == nil)
-        #expect(state.mayStream(at: .seconds(11)) == (true, nil))
-        #expect(state.interrupted(at: .seconds(20)) == .stoppedStreaming(interruptions: 3))
+        let state = Machine(Self.policy)
+        #expect(state.interrupted(0) == nil)
+        #expect(state.interrupted(10) == nil)
+        #expect(state.mayStream(11) == "stream")
+        #expect(state.interrupted(20) == .stoppedStreaming(interruptions: 3))
         #expect(state.isFallingBack)
-        #expect(state.mayStream(at: .seconds(21)) == (false, nil))
+        #expect(state.mayStream(21) == "no stream")
     }
 
     @Test func interruptionsOlderThanTheWindowDoNotCount() {
-        var state = StreamFallbackState(policy: Self.policy)
-        #expect(state.interrupted(at: .seconds(0)) == nil)
-        #expect(state.interrupted(at: .seconds(30)) == nil)
+        let state = Machine(Self.policy)
+        #expect(state.interrupted(0) == nil)
+        #expect(state.interrupted(30) == nil)
         // The first one is 60 s old by now: two within the window.
-        #expect(state.interrupted(at: .seconds(60)) == nil)
+        #expect(state.interrupted(60) == nil)
         #expect(!state.isFallingBack)
-        #expect(state.interrupted(at: .seconds(61)) == .stoppedStreaming(interruptions: 3))
+        #expect(state.interrupted(61) == .stoppedStreaming(interruptions: 3))
     }
 
     @Test func streamingResumesAfterTheQuietPeriodAndStartsCountingAfresh() {
-        var state = StreamFallbackState(policy: Self.policy)
-        for second in [0, 1, 2] { _ = state.interrupted(at: .seconds(second)) }
-        #expect(state.mayStream(at: .seconds(301)) == (false, nil))
-        #expect(state.mayStream(at: .seconds(302)) == (true, .resumedStreaming))
+        let state = Machine(Self.policy)
+        for second in [0, 1, 2] { _ = state.interrupted(second) }
+        #expect(state.mayStream(301) == "no stream")
+        #expect(state.mayStream(302) == "resumed")
         #expect(!state.isFallingBack)
-        #expect(state.mayStream(at: .seconds(303)) == (true, nil))
+        #expect(state.mayStream(303) == "stream")
         // The interruptions before the switch are forgotten: two more do not switch again.
-        #expect(state.interrupted(at: .seconds(304)) == nil)
-        #expect(state.interrupted(at: .seconds(305)) == nil)
-        #expect(state.interrupted(at: .seconds(306)) == .stoppedStreaming(interruptions: 3))
+        #expect(state.interrupted(304) == nil)
+        #expect(state.interrupted(305) == nil)
+        #expect(state.interrupted(306) == .stoppedStreaming(interruptions: 3))
     }
 
     @Test func aLateInterruptionWhileFallingBackExtendsTheQuietPeriod() {
-        var state = StreamFallbackState(policy: Self.policy)
-        for second in [0, 1, 2] { _ = state.interrupted(at: .seconds(second)) }
+        let state = Machine(Self.policy)
+        for second in [0, 1, 2] { _ = state.interrupted(second) }
         // A stream that began before the switch breaks afterwards.
-        #expect(state.interrupted(at: .seconds(100)) == nil)
-        #expect(state.mayStream(at: .seconds(302)) == (false, nil))
-        #expect(state.mayStream(at: .seconds(400)) == (true, .resumedStreaming))
+        #expect(state.interrupted(100) == nil)
+        #expect(state.mayStream(302) == "no stream")
+        #expect(state.mayStream(400) == "resumed")
     }
 
     @Test func zeroInterruptionsIsOff() {
-        var state = StreamFallbackState(policy: StreamFallbackPolicy(interruptions: 0))
-        for second in 0..<100 { #expect(state.interrupted(at: .seconds(second)) == nil) }
-        #expect(state.mayStream(at: .seconds(100)) == (true, nil))
+        let state = Machine(StreamFallbackPolicy(interruptions: 0))
+        for second in 0..<100 { #expect(state.interrupted(second) == nil) }
+        #expect(state.mayStream(100) == "stream")
     }
 
     @Test func whatCountsAsAnInterruption() {

@@ -115,11 +115,11 @@ public struct FallbackProvider: Provider {
     }
 
     private func record(_ change: (inout CircuitBreaker) -> CircuitBreaker.Transition?) {
-        if let transition = self.shared.circuit.withLock(change) { self.onEvent(.circuit(transition)) }
+        if let transition = self.shared.circuit.withLock({ change(&$0) }) { self.onEvent(.circuit(transition)) }
     }
 
     private func update(_ change: (inout CircuitBreaker) -> Void) {
-        self.shared.circuit.withLock(change)
+        self.shared.circuit.withLock { change(&$0) }
     }
 
     /// The circuit every copy of this provider shares.
