@@ -126,6 +126,7 @@ struct StreamFallbackTests {
             _ = try await provider.complete(fallbackRequest(), timeouts: .default) { _ in throw Refused() }
         }
         #expect(!provider.isFallingBack)
-        #expect(base.requests.allSatisfy(\.stream))
+        let allStreamed = base.requests.allSatisfy(\.stream)
+        #expect(allStreamed)
     }
 }

@@ -23,9 +23,10 @@ struct WorkerFallbackTests {
         #expect(first.attempts == 3, "two broken streams, then one call without a stream")
         #expect(first.streamFallback == true)
         #expect(first.text == bed.expectedText(id: "cut-first"))
-        let events = try #require(bed.streams[try #require(first.streamID)]).sorted { $0.seq < $1.seq }
+        let streamID = try #require(first.streamID)
+        let events = try #require(bed.streams[streamID]).sorted { $0.seq < $1.seq }
         #expect(events.map(\.typeName) == ["start", "delta", "end"], "the whole text as one delta")
-        #expect(try bed.streamText(first.streamID!).get() == first.text)
+        #expect(try bed.streamText(streamID).get() == first.text)
 
         // Calls keep going without a stream: later jobs succeed at once; one that asked for no stream is no fallback.
         try await bed.enqueue(id: "cut-later-1")
