@@ -1,8 +1,10 @@
 import LLMQCore
 import LLMQMockLLM
 import LLMQTestSupport
+import LLMQTools
 import LLMQWorker
 import Logging
+import Prometheus
 import Testing
 
 /// Issue 12, items 4 and 5: the stream fallback and the fallback provider, with the worker in this
@@ -12,6 +14,7 @@ struct WorkerFallbackTests {
     @Test("a stand-in that cuts every stream: after provider.stream_fallback.interruptions the job runs non-streamed, and so do later ones; the results say so")
     func streamFallback() async throws {
         // Every streamed reply ends after 2 deltas without its terminal event; whole replies are fine.
+        let registry = MetricsBootstrap.prometheus()
         let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(cutAfter: 2)))
         let worker = InProcessWorker(try bed.configuration(extra: [
             "provider.stream_fallback.interruptions=2", "provider.stream_fallback.window_ms=600000",
@@ -48,6 +51,9 @@ struct WorkerFallbackTests {
         // The flag reaches the published JSON, and only when it happened.
         let published = bed.results.messages.map { String(decoding: $0.value, as: UTF8.self) }
         #expect(published.filter { $0.contains(#""stream_fallback":true"#) }.count == 3)
+        let samples = registry.samples
+        #expect((samples.values("llmq_stream_fallback_switches_total", ["provider": "mock"]).first?.value ?? 0) >= 1)
+        #expect(samples.values("llmq_stream_fallback_active", ["provider": "mock"]).first?.value == 1)
         await bed.close()
     }
 
@@ -67,6 +73,7 @@ struct WorkerFallbackTests {
 
     @Test("a primary answering 503: the retry goes to provider.fallback.*, and the result names the fallback and its model")
     func fallbackServesRetries() async throws {
+        let registry = MetricsBootstrap.prometheus()
         let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(failStatus: 503)))
         let fallback = try await StandIn()
         let worker = InProcessWorker(try bed.configuration(extra: fallback.settings + [
@@ -83,12 +90,14 @@ struct WorkerFallbackTests {
         #expect(try bed.streamText(result.streamID!).get() == result.text)
         #expect(bed.mock.stats.requests == 1)
         #expect(fallback.server.stats.requests == 1)
+        #expect((registry.samples.values("llmq_provider_fallbacks_total", ["reason": "retry"]).first?.value ?? 0) >= 1)
         fallback.stop()
         await bed.close()
     }
 
     @Test("a primary that keeps failing opens its circuit: then first attempts go to the fallback too")
     func openCircuitRoutesFirstAttempts() async throws {
+        let registry = MetricsBootstrap.prometheus()
         let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(failStatus: 503)))
         let fallback = try await StandIn()
         let worker = InProcessWorker(try bed.configuration(extra: fallback.settings + [
@@ -111,6 +120,9 @@ struct WorkerFallbackTests {
         #expect(second.model == "fallback-model")
         #expect(bed.mock.stats.requests == 2, "no call to the primary while its circuit is open")
         #expect(fallback.server.stats.requests == 2)
+        let samples = registry.samples
+        #expect((samples.values("llmq_provider_fallbacks_total", ["reason": "circuit_open"]).first?.value ?? 0) >= 2)
+        #expect(samples.value("llmq_provider_circuit_open") == 1)
         fallback.stop()
         await bed.close()
     }
@@ -152,4 +164,13 @@ private struct StandIn {
     }
 
     func stop() { task.cancel() }
+}
+
+extension PrometheusCollectorRegistry {
+    /// What `/metrics` would show now.
+    fileprivate var samples: PrometheusText {
+        var buffer: [UInt8] = []
+        self.emit(into: &buffer)
+        return PrometheusText(String(decoding: buffer, as: UTF8.self))
+    }
 }
