@@ -95,6 +95,31 @@ struct WorkerFallbackTests {
         await bed.close()
     }
 
+    @Test("a fallback of another kind: an OpenAI-format primary answering 503, an ERNIE fallback with its access token")
+    func fallbackOfAnotherKind() async throws {
+        let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(failStatus: 503)))
+        let fallback = try await StandIn()
+        let token = "mock-static-token"
+        let worker = InProcessWorker(try bed.configuration(extra: [
+            "provider.fallback.kind=ernie", "provider.fallback.base_url=http://127.0.0.1:\(fallback.port)",
+            "provider.fallback.model=ernie-speed", "provider.fallback.access_token=\(token)",
+            "provider.fallback.circuit_failures=0", "retry.max_attempts=2",
+        ]))
+        try await bed.enqueue(id: "to-ernie")
+        let result = try #require(try await bed.waitForResults(["to-ernie"])["to-ernie"]?.first)
+        try await worker.stop()
+        #expect(result.status == .succeeded)
+        #expect(result.attempts == 2)
+        #expect(result.provider == "fallback:ernie")
+        #expect(result.model == "ernie-speed")
+        #expect(result.text == bed.expectedText(id: "to-ernie"))
+        #expect(fallback.server.stats.requests == 1)
+        let published = bed.results.messages.map { String(decoding: $0.value, as: UTF8.self) }
+        #expect(!published.contains { $0.contains(token) }, "the fallback's token is in no result")
+        fallback.stop()
+        await bed.close()
+    }
+
     @Test("a primary that keeps failing opens its circuit: then first attempts go to the fallback too")
     func openCircuitRoutesFirstAttempts() async throws {
         let registry = MetricsBootstrap.prometheus()
