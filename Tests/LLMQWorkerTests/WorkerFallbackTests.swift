@@ -20,8 +20,7 @@ struct WorkerFallbackTests {
             "provider.stream_fallback.interruptions=2", "provider.stream_fallback.window_ms=600000",
             "provider.stream_fallback.quiet_ms=600000", "retry.max_attempts=3",
         ]))
-        try await bed.enqueue(id: "cut-first")
-        let first = try #require(try await bed.waitForResults(["cut-first"])["cut-first"]?.first)
+        let first = try await bed.run("cut-first")
         #expect(first.status == .succeeded)
         #expect(first.attempts == 3, "two broken streams, then one call without a stream")
         #expect(first.streamFallback == true)
@@ -61,8 +60,7 @@ struct WorkerFallbackTests {
     func streamFallbackIsOffByDefault() async throws {
         let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(cutAfter: 2)))
         let worker = InProcessWorker(try bed.configuration(extra: ["retry.max_attempts=3"]))
-        try await bed.enqueue(id: "cut-always")
-        let result = try #require(try await bed.waitForResults(["cut-always"])["cut-always"]?.first)
+        let result = try await bed.run("cut-always")
         try await worker.stop()
         #expect(result.status == .failed)
         #expect(result.attempts == 3)
@@ -74,13 +72,12 @@ struct WorkerFallbackTests {
     @Test("a primary answering 503: the retry goes to provider.fallback.*, and the result names the fallback and its model")
     func fallbackServesRetries() async throws {
         let registry = MetricsBootstrap.prometheus()
-        let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(failStatus: 503)))
+        let bed = try await WorkerTestbed.failingPrimary()
         let fallback = try await StandIn()
         let worker = InProcessWorker(try bed.configuration(extra: fallback.settings + [
             "provider.fallback.after_attempts=1", "provider.fallback.circuit_failures=0", "retry.max_attempts=3",
         ]))
-        try await bed.enqueue(id: "served-elsewhere")
-        let result = try #require(try await bed.waitForResults(["served-elsewhere"])["served-elsewhere"]?.first)
+        let result = try await bed.run("served-elsewhere")
         try await worker.stop()
         #expect(result.status == .succeeded)
         #expect(result.attempts == 2)
@@ -91,13 +88,13 @@ struct WorkerFallbackTests {
         #expect(bed.mock.stats.requests == 1)
         #expect(fallback.server.stats.requests == 1)
         #expect((registry.samples.values("llmq_provider_fallbacks_total", ["reason": "retry"]).first?.value ?? 0) >= 1)
-        fallback.stop()
+        await fallback.stop()
         await bed.close()
     }
 
     @Test("a fallback of another kind: an OpenAI-format primary answering 503, an ERNIE fallback with its access token")
     func fallbackOfAnotherKind() async throws {
-        let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(failStatus: 503)))
+        let bed = try await WorkerTestbed.failingPrimary()
         let fallback = try await StandIn()
         let token = "mock-static-token"
         let worker = InProcessWorker(try bed.configuration(extra: [
@@ -105,8 +102,7 @@ struct WorkerFallbackTests {
             "provider.fallback.model=ernie-speed", "provider.fallback.access_token=\(token)",
             "provider.fallback.circuit_failures=0", "retry.max_attempts=2",
         ]))
-        try await bed.enqueue(id: "to-ernie")
-        let result = try #require(try await bed.waitForResults(["to-ernie"])["to-ernie"]?.first)
+        let result = try await bed.run("to-ernie")
         try await worker.stop()
         #expect(result.status == .succeeded)
         #expect(result.attempts == 2)
@@ -116,28 +112,26 @@ struct WorkerFallbackTests {
         #expect(fallback.server.stats.requests == 1)
         let published = bed.results.messages.map { String(decoding: $0.value, as: UTF8.self) }
         #expect(!published.contains { $0.contains(token) }, "the fallback's token is in no result")
-        fallback.stop()
+        await fallback.stop()
         await bed.close()
     }
 
     @Test("a primary that keeps failing opens its circuit: then first attempts go to the fallback too")
     func openCircuitRoutesFirstAttempts() async throws {
         let registry = MetricsBootstrap.prometheus()
-        let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(failStatus: 503)))
+        let bed = try await WorkerTestbed.failingPrimary()
         let fallback = try await StandIn()
         let worker = InProcessWorker(try bed.configuration(extra: fallback.settings + [
             // Only the circuit routes here: retries alone would not reach the fallback.
             "provider.fallback.after_attempts=10", "provider.fallback.circuit_failures=2",
             "provider.fallback.circuit_cooldown_ms=600000", "retry.max_attempts=3",
         ]))
-        try await bed.enqueue(id: "opens")
-        let first = try #require(try await bed.waitForResults(["opens"])["opens"]?.first)
+        let first = try await bed.run("opens")
         #expect(first.status == .succeeded)
         #expect(first.attempts == 3, "two failures open the circuit, the third attempt goes to the fallback")
         #expect(first.provider == "fallback:mock")
 
-        try await bed.enqueue(id: "while-open")
-        let second = try #require(try await bed.waitForResults(["while-open"])["while-open"]?.first)
+        let second = try await bed.run("while-open")
         try await worker.stop()
         #expect(second.status == .succeeded)
         #expect(second.attempts == 1)
@@ -148,7 +142,7 @@ struct WorkerFallbackTests {
         let samples = registry.samples
         #expect((samples.values("llmq_provider_fallbacks_total", ["reason": "circuit_open"]).first?.value ?? 0) >= 2)
         #expect(samples.value("llmq_provider_circuit_open") == 1)
-        fallback.stop()
+        await fallback.stop()
         await bed.close()
     }
 
@@ -157,14 +151,13 @@ struct WorkerFallbackTests {
         let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12))
         let fallback = try await StandIn()
         let worker = InProcessWorker(try bed.configuration(extra: fallback.settings))
-        try await bed.enqueue(id: "primary-ok")
-        let result = try #require(try await bed.waitForResults(["primary-ok"])["primary-ok"]?.first)
+        let result = try await bed.run("primary-ok")
         try await worker.stop()
         #expect(result.status == .succeeded)
         #expect(result.provider == "mock")
         #expect(result.model == "mock-1")
         #expect(fallback.server.stats.requests == 0)
-        fallback.stop()
+        await fallback.stop()
         await bed.close()
     }
 }
@@ -188,7 +181,20 @@ private struct StandIn {
         ["provider.fallback.kind=mock", "provider.fallback.base_url=http://127.0.0.1:\(port)", "provider.fallback.model=fallback-model"]
     }
 
-    func stop() { task.cancel() }
+    func stop() async { task.cancel() }
+}
+
+extension WorkerTestbed {
+    /// A testbed whose stand-in answers every call with HTTP 503 (retryable).
+    fileprivate static func failingPrimary() async throws -> WorkerTestbed {
+        try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 12, faults: MockFaults(failStatus: 503)))
+    }
+
+    /// Enqueues one job and waits for its result.
+    fileprivate func run(_ id: String) async throws -> JobResult {
+        try await enqueue(id: id)
+        return try #require(try await waitForResults([id])[id]?.first)
+    }
 }
 
 extension PrometheusCollectorRegistry {
