@@ -20,6 +20,8 @@ public enum ProviderFactory {
             base(kind: kind, name: name, baseURL: baseURL, model: settings.model, apiKey: settings.apiKey, secretKey: settings.secretKey,
                  accessToken: settings.accessToken, httpClient: httpClient, logger: logger),
             configuration, logger: logger, metrics: metrics)
+        // Exported from the start (0), so alerts see the series before the first change.
+        metrics.circuit(open: false)
         return FallbackProvider(primary: primary, fallback: fallback, fallbackModel: settings.model, policy: settings.policy) { event in
             switch event {
             case .servedByFallback(let reason):
@@ -44,6 +46,7 @@ public enum ProviderFactory {
         let policy = configuration.streamFallback
         guard policy.isEnabled else { return provider }
         let name = provider.name
+        metrics.streamFallback(provider: name, active: false)
         return StreamFallbackProvider(provider, policy: policy) { transition in
             switch transition {
             case .stoppedStreaming(let interruptions):
