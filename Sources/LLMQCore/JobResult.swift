@@ -116,10 +116,14 @@ public struct JobResult: Sendable, Hashable, Codable {
     public var source: Source
     /// The id of the worker process that produced this result.
     public var worker: String?
+    /// True when the text came from a call made without streaming although the job asked for a
+    /// stream (the worker's stream fallback); absent otherwise.
+    public var streamFallback: Bool?
 
     public init(jobID: String?, status: Status, text: String = "", finishReason: String? = nil, streamID: String? = nil,
                 streamEvents: Int? = nil, attempts: Int = 0, throttledCalls: Int? = nil, model: String? = nil, provider: String? = nil,
-                usage: Usage? = nil, timing: Timing, error: ErrorInfo? = nil, metadata: JSONValue? = nil, source: Source, worker: String? = nil) {
+                usage: Usage? = nil, timing: Timing, error: ErrorInfo? = nil, metadata: JSONValue? = nil, source: Source, worker: String? = nil,
+                streamFallback: Bool? = nil) {
         self.jobID = jobID
         self.status = status
         self.text = text
@@ -136,12 +140,13 @@ public struct JobResult: Sendable, Hashable, Codable {
         self.metadata = metadata
         self.source = source
         self.worker = worker
+        self.streamFallback = streamFallback
     }
 
     enum CodingKeys: String, CodingKey {
         case jobID = "job_id", status, text, finishReason = "finish_reason", streamID = "stream_id", streamEvents = "stream_events", attempts,
              throttledCalls = "throttled_calls", model,
-             provider, usage, timing, error, metadata, source, worker
+             provider, usage, timing, error, metadata, source, worker, streamFallback = "stream_fallback"
     }
 
     /// Encodes every key, with `null` for absent values, as DESIGN.md shows.
@@ -163,6 +168,8 @@ public struct JobResult: Sendable, Hashable, Codable {
         try c.encode(metadata ?? .object([:]), forKey: .metadata)
         try c.encode(source, forKey: .source)
         try c.encodeIfPresent(worker, forKey: .worker)
+        // Only when it happened, so ordinary results keep DESIGN.md's shape.
+        if streamFallback == true { try c.encode(true, forKey: .streamFallback) }
     }
 
     /// The JSON value. Throws when a value has no JSON form (a non-finite number in `metadata`).

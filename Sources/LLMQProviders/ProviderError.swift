@@ -50,6 +50,9 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
     public var isRetryable: Bool
     /// Usage reported before the failure, if any.
     public var partialUsage: JobResult.Usage?
+    /// The provider and model that failed when a decorator chose them (`FallbackProvider`); nil: the provider called.
+    public var provider: String? = nil
+    public var model: String? = nil
 
     public init(
         code: Code,

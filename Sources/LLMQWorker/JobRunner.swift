@@ -123,10 +123,11 @@ public final class JobRunner: Sendable {
             finishReason: outcome.finishReason, streamID: outcome.streamID,
             streamEvents: status == .succeeded ? outcome.streamEvents : nil, attempts: outcome.attempts,
             throttledCalls: outcome.throttledCalls,
-            model: outcome.model ?? job.model ?? configuration.providerModel, provider: provider.name,
+            model: outcome.model ?? job.model ?? configuration.providerModel, provider: outcome.provider ?? provider.name,
             usage: outcome.usage,
             timing: .init(queuedMs: queuedMs, firstChunkMs: outcome.firstChunkMs, totalMs: elapsedMs(since: started)),
-            error: errorInfo, metadata: job.metadata, source: source, worker: workerID)
+            error: errorInfo, metadata: job.metadata, source: source, worker: workerID,
+            streamFallback: status == .succeeded && outcome.streamFallback ? true : nil)
         if status != .succeeded {
             logger.warning("job \(status.rawValue)", metadata: [LogKeys.errorKind: "\(errorInfo?.kind ?? "")", LogKeys.error: "\(errorInfo?.message ?? "")"])
         }
@@ -146,6 +147,10 @@ public final class JobRunner: Sendable {
         outcome.streamID = streamID
         outcome.streamEvents = nil
         outcome.text = ""
+        // Provider fallbacks (issue 12): what served this attempt, when a decorator chose it.
+        outcome.provider = nil
+        outcome.model = nil
+        outcome.streamFallback = false
         // Whether the runner will retry this failure: the same decision, so `abort` says it truthfully.
         let counted = outcome.countedAttempts
         func willRetry(_ failure: ProviderError) -> Bool {
@@ -164,6 +169,7 @@ public final class JobRunner: Sendable {
             model: job.model ?? configuration.providerModel,
             params: job.params,
             stream: job.stream,
+            attempt: counted,
             onResponseHead: { governor.observe($0) })
         // Before the stream starts: a call that never gets budget leaves no stream behind.
         let permit = try await governor.acquire(tokens: ProviderGovernor.estimatedTokens(request), within: budget.remaining)
@@ -183,12 +189,16 @@ public final class JobRunner: Sendable {
             outcome.text = text
             if let firstChunk { outcome.firstChunkMs = Int((firstChunk - started).wholeMilliseconds) }
             if let usage = completion.usage { outcome.addUsage(usage) }
+            outcome.provider = completion.provider
+            outcome.streamFallback = completion.streamFallback
             governor.finished(permit, .succeeded(usedTokens: completion.usage?.totalTokens,
                                                  firstChunk: firstChunk.map { $0 - callStarted }))
         } catch {
             governor.finished(permit, ProviderGovernor.CallOutcome(error))
             let providerError = error as? ProviderError
             if let usage = providerError?.partialUsage { outcome.addUsage(usage) }
+            outcome.provider = providerError?.provider
+            outcome.model = providerError?.model
             // Only this task's cancellation counts: a `.cancelled` from the HTTP client alone is a failure.
             let cancelled = Task.isCancelled
             let expired = !cancelled && job.deadline.map { $0 <= Date() } == true
@@ -293,6 +303,10 @@ struct JobOutcome {
     var text = ""
     var finishReason: String?
     var model: String?
+    /// The provider that served the last attempt when a decorator chose it (`FallbackProvider`).
+    var provider: String?
+    /// The last attempt was made without streaming although the job asked for a stream.
+    var streamFallback = false
     var usage: JobResult.Usage?
     var firstChunkMs: Int?
 

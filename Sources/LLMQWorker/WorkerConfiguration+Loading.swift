@@ -131,7 +131,10 @@ extension WorkerConfiguration {
     static let ignoredEnvironment: Set<String> = ["LLMQ_DEV_STATE_DIR", "LLMQ_BIN"]
 
     /// Keys whose values are never printed.
-    public static let secretKeys: Set<String> = ["provider.api_key", "provider.secret_key", "provider.access_token", "gateway.tokens"]
+    public static let secretKeys: Set<String> = [
+        "provider.api_key", "provider.secret_key", "provider.access_token", "gateway.tokens",
+        "provider.fallback.api_key", "provider.fallback.secret_key", "provider.fallback.access_token",
+    ]
 
     /// True for keys whose values must never appear in logs or messages (also librdkafka's secrets).
     public static func isSecret(_ key: String) -> Bool {
@@ -147,6 +150,10 @@ extension WorkerConfiguration {
         "provider.kind", "provider.base_url", "provider.model", "provider.api_key", "provider.secret_key", "provider.access_token",
         "provider.requests_per_minute", "provider.tokens_per_minute", "provider.adaptive_concurrency", "provider.initial_concurrency",
         "provider.quota_probe_ms",
+        "provider.stream_fallback.interruptions", "provider.stream_fallback.window_ms", "provider.stream_fallback.quiet_ms",
+        "provider.fallback.kind", "provider.fallback.base_url", "provider.fallback.model", "provider.fallback.api_key",
+        "provider.fallback.secret_key", "provider.fallback.access_token", "provider.fallback.after_attempts",
+        "provider.fallback.circuit_failures", "provider.fallback.circuit_cooldown_ms",
         "retry.max_attempts", "retry.initial_backoff_ms", "retry.max_backoff_ms",
         "timeout.connect_ms", "timeout.first_chunk_ms", "timeout.idle_ms", "timeout.total_ms",
         "metrics.host", "metrics.port", "log.level",
@@ -168,6 +175,18 @@ extension WorkerConfiguration {
         func nonEmpty() throws -> String {
             guard !value.isEmpty else { throw fail("must not be empty") }
             return value
+        }
+        func providerKindValue() throws -> ProviderKind {
+            guard let kind = ProviderKind(rawValue: value) else {
+                throw fail("expected one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(value)\"")
+            }
+            return kind
+        }
+        func baseURL() throws -> String {
+            guard let url = URL(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+                throw fail("expected an http:// or https:// URL")
+            }
+            return value.hasSuffix("/") ? String(value.dropLast()) : value
         }
 
         if key.hasPrefix("kafka.") {
@@ -193,16 +212,8 @@ extension WorkerConfiguration {
             workerID = value
         case "worker.chunk_coalesce_bytes": chunkCoalesceBytes = try integer(0...1_000_000)
         case "worker.chunk_coalesce_ms": chunkCoalesceDelay = try milliseconds(0...10_000)
-        case "provider.kind":
-            guard let kind = ProviderKind(rawValue: value) else {
-                throw fail("expected one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(value)\"")
-            }
-            providerKind = kind
-        case "provider.base_url":
-            guard let url = URL(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-                throw fail("expected an http:// or https:// URL")
-            }
-            providerBaseURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        case "provider.kind": providerKind = try providerKindValue()
+        case "provider.base_url": providerBaseURL = try baseURL()
         case "provider.model": providerModel = try nonEmpty()
         case "provider.api_key": providerAPIKey = value.isEmpty ? nil : value
         case "provider.secret_key": providerSecretKey = value.isEmpty ? nil : value
@@ -217,6 +228,18 @@ extension WorkerConfiguration {
             }
         case "provider.initial_concurrency": providerInitialConcurrency = try integer(1...100_000)
         case "provider.quota_probe_ms": providerQuotaProbeInterval = try milliseconds(100...86_400_000)
+        case "provider.stream_fallback.interruptions": streamFallback.interruptions = try integer(0...1_000_000)
+        case "provider.stream_fallback.window_ms": streamFallback.window = try milliseconds()
+        case "provider.stream_fallback.quiet_ms": streamFallback.quiet = try milliseconds()
+        case "provider.fallback.kind": fallback.kind = value.isEmpty ? nil : try providerKindValue()
+        case "provider.fallback.base_url": fallback.baseURL = value.isEmpty ? nil : try baseURL()
+        case "provider.fallback.model": fallback.model = value.isEmpty ? nil : value
+        case "provider.fallback.api_key": fallback.apiKey = value.isEmpty ? nil : value
+        case "provider.fallback.secret_key": fallback.secretKey = value.isEmpty ? nil : value
+        case "provider.fallback.access_token": fallback.accessToken = value.isEmpty ? nil : value
+        case "provider.fallback.after_attempts": fallback.policy.afterAttempts = try integer(1...100)
+        case "provider.fallback.circuit_failures": fallback.policy.circuitFailures = try integer(0...1_000_000)
+        case "provider.fallback.circuit_cooldown_ms": fallback.policy.circuitCooldown = try milliseconds()
         case "retry.max_attempts": retry.maxAttempts = try integer(1...100)
         case "retry.initial_backoff_ms": retry.initialBackoff = try milliseconds(0...3_600_000)
         case "retry.max_backoff_ms": retry.maxBackoff = try milliseconds(0...3_600_000)
@@ -288,12 +311,39 @@ extension WorkerConfiguration {
             throw ConfigurationError(key: "provider.access_token", message: "ERNIE needs provider.access_token, or provider.api_key and provider.secret_key")
         default: break
         }
+        try validateFallback()
         do {
             try consumerKafkaConfig.validate()
         } catch let error as KafkaError {
             // librdkafka's message already names the property as kafka.<name>.
             let key = error.message.split(separator: ":").first.map(String.init) ?? "kafka"
             throw ConfigurationError(key: key, message: String(error.message.dropFirst(key.count + 1)).trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// `provider.fallback.*` is all or nothing: a kind needs a base URL and a model (and ERNIE its
+    /// credentials); the other keys without a kind would be ignored silently, so they stop start-up.
+    func validateFallback() throws {
+        guard let kind = fallback.kind else {
+            let set: [(String, Bool)] = [
+                ("provider.fallback.base_url", fallback.baseURL != nil), ("provider.fallback.model", fallback.model != nil),
+                ("provider.fallback.api_key", fallback.apiKey != nil), ("provider.fallback.secret_key", fallback.secretKey != nil),
+                ("provider.fallback.access_token", fallback.accessToken != nil),
+            ]
+            if let key = set.first(where: \.1)?.0 {
+                throw ConfigurationError(key: key, message: "is set but provider.fallback.kind is not")
+            }
+            return
+        }
+        if fallback.baseURL == nil {
+            throw ConfigurationError(key: "provider.fallback.base_url", message: "is required with provider.fallback.kind")
+        }
+        if fallback.model == nil {
+            throw ConfigurationError(key: "provider.fallback.model", message: "is required with provider.fallback.kind")
+        }
+        if kind == .ernie, fallback.accessToken == nil, fallback.apiKey == nil || fallback.secretKey == nil {
+            throw ConfigurationError(key: "provider.fallback.access_token",
+                                     message: "ERNIE needs provider.fallback.access_token, or provider.fallback.api_key and provider.fallback.secret_key")
         }
     }
 
@@ -343,6 +393,15 @@ extension WorkerConfiguration {
             "topic.dead_letter = \(deadLetterTopic)", "topic.control = \(controlTopic)", "worker.concurrency = \(concurrency)",
             "provider.kind = \(providerKind.rawValue)", "provider.base_url = \(providerBaseURL)", "provider.model = \(providerModel)",
             "provider.api_key = \(providerAPIKey == nil ? "(unset)" : "***")",
+            "provider.stream_fallback.interruptions = \(streamFallback.interruptions)",
+            "provider.stream_fallback.window_ms = \(streamFallback.window.wholeMilliseconds)",
+            "provider.stream_fallback.quiet_ms = \(streamFallback.quiet.wholeMilliseconds)",
+            "provider.fallback.kind = \(fallback.kind?.rawValue ?? "(unset)")",
+            "provider.fallback.base_url = \(fallback.baseURL ?? "(unset)")", "provider.fallback.model = \(fallback.model ?? "(unset)")",
+            "provider.fallback.api_key = \(fallback.apiKey == nil ? "(unset)" : "***")",
+            "provider.fallback.after_attempts = \(fallback.policy.afterAttempts)",
+            "provider.fallback.circuit_failures = \(fallback.policy.circuitFailures)",
+            "provider.fallback.circuit_cooldown_ms = \(fallback.policy.circuitCooldown.wholeMilliseconds)",
             "gateway.host = \(gateway.host)", "gateway.port = \(gateway.port)",
             "gateway.tokens = \(gateway.tokens.isEmpty ? "(unset)" : "*** (\(gateway.tokens.count))")",
             "gateway.cors_origins = \(gateway.corsOrigins.isEmpty ? "(none)" : gateway.corsOrigins.joined(separator: ","))",

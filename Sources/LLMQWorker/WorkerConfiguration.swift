@@ -53,6 +53,12 @@ public struct WorkerConfiguration: Sendable {
     public var providerSecretKey: String? = nil
     /// `provider.access_token`: ERNIE access token given directly. Secret. Default none.
     public var providerAccessToken: String? = nil
+    /// `provider.stream_fallback.interruptions`, `provider.stream_fallback.window_ms`,
+    /// `provider.stream_fallback.quiet_ms`: after that many interrupted streams of a provider within
+    /// the window, its calls go non-streaming until the quiet period passed. Default 0 (off), 60000, 300000.
+    public var streamFallback = StreamFallbackPolicy()
+    /// `provider.fallback.*`: the fallback provider. Default: none (see `FallbackSettings`).
+    public var fallback = FallbackSettings()
 
     /// `provider.requests_per_minute`: the account's request limit, shared by every replica of the group. Default none.
     public var providerRequestsPerMinute: Int? = nil

@@ -52,6 +52,18 @@ public final class WorkerMetrics: Sendable {
     /// `llmq_produce_errors_total{topic}`.
     func produceError(topic: String) { counter("llmq_produce_errors_total", ("topic", topic)).increment() }
 
+    /// `llmq_stream_fallback_switches_total{provider}`: times a provider's calls stopped streaming
+    /// after interrupted streams; `llmq_stream_fallback_active{provider}`: 1 while they do not stream.
+    func streamFallback(provider: String, active: Bool) {
+        if active { counter("llmq_stream_fallback_switches_total", ("provider", provider)).increment() }
+        gauge("llmq_stream_fallback_active", [("provider", provider)]).record(active ? 1 : 0)
+    }
+    /// `llmq_provider_fallbacks_total{reason}`: calls the fallback provider served instead of the
+    /// primary, `retry` (a later attempt) or `circuit_open`.
+    func providerFallback(reason: String) { counter("llmq_provider_fallbacks_total", ("reason", reason)).increment() }
+    /// `llmq_provider_circuit_open`: 1 while the primary's circuit is open (or probing), so the fallback serves every call.
+    func circuit(open: Bool) { gauge("llmq_provider_circuit_open", []).record(open ? 1 : 0) }
+
     /// The job at the head of the worker's queue (waiting for a slot) was enqueued at `timestampMs`;
     /// nil once it got its slot.
     func queued(since timestampMs: Int64?) {

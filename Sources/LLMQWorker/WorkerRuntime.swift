@@ -18,8 +18,9 @@ public enum WorkerRuntime {
         // Many concurrent streams to one host: allow a connection per in-flight job.
         httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, configuration.concurrency)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
-        let provider = ProviderFactory.make(configuration, httpClient: httpClient, logger: logger)
-        let worker = Worker(configuration: configuration, provider: provider, metrics: WorkerMetrics(), logger: logger)
+        let metrics = WorkerMetrics()
+        let provider = ProviderFactory.make(configuration, httpClient: httpClient, logger: logger, metrics: metrics)
+        let worker = Worker(configuration: configuration, provider: provider, metrics: metrics, logger: logger)
         // The group stops services in reverse order: the worker first (its drain can take
         // `worker.shutdown_grace_ms`), the metrics server, /healthz and /readyz only after it.
         var services: [any Service] = []
