@@ -26,6 +26,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Many slow streams: concurrent streams on one worker (default 10000).")
     var streams: Int?
 
+    @Option(name: .customLong("slow-gap-ms"), help: "Many slow streams: milliseconds between one stream's events, LO-HI (default 20-50).")
+    var slowGapMs: String?
+
     @Option(help: "Forward latency: chunk events per second offered by the stand-in (default 30000).")
     var rate: Int?
 
@@ -54,6 +57,15 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("unknown scenario '\(name)'; one of: \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let role, role != "ceiling-producer" { throw ValidationError("unknown role '\(role)'") }
+        if let slowGapMs, Self.range(slowGapMs) == nil { throw ValidationError("--slow-gap-ms takes LO-HI, e.g. 1000-2000") }
+    }
+
+    /// "LO-HI" (or one number) as a range of milliseconds.
+    static func range(_ text: String) -> ClosedRange<Int>? {
+        let parts = text.split(separator: "-").map { Int($0) }
+        guard parts.count == 1 || parts.count == 2, let low = parts.first ?? nil, let high = parts.last ?? nil,
+              low >= 0, high >= low else { return nil }
+        return low...high
     }
 
     func run() async throws {
@@ -69,6 +81,7 @@ struct BenchCommand: AsyncParsableCommand {
         if !scenarios.isEmpty { options.scenarios = scenarios.compactMap(BenchScenario.init(rawValue:)) }
         if let jobs { options.jobs = jobs }
         if let streams { options.streams = streams }
+        if let slowGapMs, let range = Self.range(slowGapMs) { options.slowGapMs = range }
         if let rate { options.rate = rate }
         if let coalesceBytes { options.coalesceBytes = coalesceBytes }
         if let clients { options.gatewayClients = clients; options.gatewayJobs = max(1, clients / 2) }
