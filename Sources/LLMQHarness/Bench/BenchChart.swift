@@ -39,6 +39,9 @@ struct BenchChart {
         }
         if !cpu.isEmpty, row.scenario != BenchScenario.ceiling.rawValue, let ceilingCPU {
             cpu.append(Bar(label: "librdkafka alone / 1,000 msgs", value: ceilingCPU, highlight: true))
+            if row.scenario == BenchScenario.drain.rawValue {
+                cpu.append(Bar(label: "target: 3 × librdkafka", value: 3 * ceilingCPU, highlight: true))
+            }
         }
         if !cpu.isEmpty { panels.append(Panel(title: "CPU per 1,000 events", unit: "ms", bars: cpu)) }
         let throughput = row.figures.filter { $0.unit == "jobs/s" }

@@ -68,6 +68,7 @@ extension Benchmark {
         var workerPeakRSS: Int
         var standInCPU: Double
         var benchCPU: Double
+        var brokerCPU: Double
         /// The worker's RSS after its warm-up job, before the measured jobs.
         var workerIdleRSS: Int
     }
@@ -94,6 +95,7 @@ extension Benchmark {
             let idleRSS = ProcessUsage(pid: started.pid)?.rssBytes ?? 0
             let standInUsage = UsageSampler(pid: env.standIn!.pid)
             let workerUsage = UsageSampler(pid: started.pid)
+            let brokerUsage = UsageSampler(pid: env.broker.pid)
             let benchCPUBefore = selfCPUSeconds()
             try await env.enqueue(count: jobs, directive: directive)
             let deadline = ContinuousClock.now + .seconds(900)
@@ -107,9 +109,11 @@ extension Benchmark {
             let benchCPU = selfCPUSeconds() - benchCPUBefore
             workerUsage.sampleNow()
             standInUsage.sampleNow()
+            brokerUsage.sampleNow()
             let peakRSS = ProcessUsage(pid: started.pid)?.peakRSSBytes ?? workerUsage.peakRSSBytes
             workerUsage.stop()
             standInUsage.stop()
+            brokerUsage.stop()
             let chunkTally = chunks.snapshot
             let resultTally = results.snapshot
             await BenchEnvironment.stop(started)
@@ -121,7 +125,8 @@ extension Benchmark {
             return StampedRun(
                 chunks: chunkTally, results: resultTally, seconds: Double(end - start) / 1_000_000,
                 workerCPU: workerUsage.cpuSeconds(from: start, to: end), workerPeakRSS: peakRSS,
-                standInCPU: standInUsage.cpuSeconds(from: start, to: end), benchCPU: benchCPU, workerIdleRSS: idleRSS)
+                standInCPU: standInUsage.cpuSeconds(from: start, to: end), benchCPU: benchCPU,
+                brokerCPU: brokerUsage.cpuSeconds(from: start, to: end), workerIdleRSS: idleRSS)
         } catch {
             await BenchEnvironment.stop(worker)
             await env.close()
@@ -145,7 +150,8 @@ extension Benchmark {
         row.add("worker CPU per 1,000 chunk events", run.workerCPU * 1_000_000 / Double(max(1, run.chunks.count)), "ms")
         row.add("worker peak RSS", Double(run.workerPeakRSS) / 1_048_576, "MiB")
         row.add("stand-in CPU use", run.standInCPU / run.seconds * 100, "% of a core")
-        row.add("bench process CPU use (broker + consumers)", run.benchCPU / run.seconds * 100, "% of a core")
+        row.add("broker CPU use (llmq dev-broker)", run.brokerCPU / run.seconds * 100, "% of a core")
+        row.add("bench process CPU use (consumers)", run.benchCPU / run.seconds * 100, "% of a core")
     }
 
     private func ms(_ micros: UInt64) -> String { BenchReport.format(Double(micros) / 1000) }
