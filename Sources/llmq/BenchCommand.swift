@@ -38,7 +38,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Gateway: concurrent SSE clients on one gateway (default 1000).")
     var clients: Int?
 
-    @Option(help: "Directory for bench.json and bench.txt.")
+    @Option(help: "Directory for bench.json, bench.txt and one SVG chart per scenario.")
     var output: String?
 
     @Flag(help: "Small sizes, for a smoke run.")
@@ -91,6 +91,6 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let report = try await benchmark.run()
         print(report.text, terminator: "")
-        if let output { print("\nwritten: \(output)/bench.json, \(output)/bench.txt") }
+        if let output { print("\nwritten: \(output)/bench.json, \(output)/bench.txt, \(output)/*.svg") }
     }
 }
