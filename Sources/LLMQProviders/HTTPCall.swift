@@ -13,6 +13,21 @@ struct HTTPCall: Sendable {
     let client: HTTPClient
     let secrets: Secrets
     let logger: Logger
+    /// One executor per event loop of the client's group, made once: calls pick one in turn.
+    private let executors: [EventLoopTaskExecutor]
+
+    init(client: HTTPClient, secrets: Secrets, logger: Logger) {
+        self.client = client
+        self.secrets = secrets
+        self.logger = logger
+        self.executors = client.eventLoopGroup.makeIterator().map(EventLoopTaskExecutor.init)
+    }
+
+    /// The executor of the group's next loop (round robin, as the group itself hands them out).
+    private func nextExecutor() -> EventLoopTaskExecutor {
+        let loop = self.client.eventLoopGroup.next()
+        return self.executors.first { $0.eventLoop === loop } ?? EventLoopTaskExecutor(loop)
+    }
 
     /// Wraps an error thrown by the caller's `onDelta`, so it passes through unchanged.
     struct DeltaFailure: Error {
@@ -34,6 +49,7 @@ struct HTTPCall: Sendable {
         let request = prepared
         let client = self.client
         let call = self
+        let executor = self.nextExecutor()
         do {
             return try await withoutActuallyEscaping(handle) { handle in
                 let handler = UncheckedHandler(handle: handle)
@@ -42,7 +58,9 @@ struct HTTPCall: Sendable {
                         try await watchdog.run()
                         return nil
                     }
-                    group.addTask {
+                    // The response is read on an event loop of the client's group: AsyncHTTPClient
+                    // asks `any()` for the request's preferred loop, which is this task's own loop.
+                    group.addTask(executorPreference: executor) {
                         var headReceived = false
                         do {
                             // No logger for AsyncHTTPClient: its request logs could carry the URL (ERNIE's holds the token).

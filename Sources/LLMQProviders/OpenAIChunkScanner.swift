@@ -29,13 +29,11 @@ struct OpenAIChunkScanner {
     private mutating func document() -> Fields? {
         var fields = Fields()
         let complete = object { key, scanner in
-            switch key {
-            case "model": return scanner.optionalString(into: &fields.model)
-            case "choices": return scanner.choices(into: &fields)
+            if Self.is(key, "model") { return scanner.optionalString(into: &fields.model) }
+            if Self.is(key, "choices") { return scanner.choices(into: &fields) }
             // Usage and errors are rare: leave them to the full decoder.
-            case "usage", "error", "message": return scanner.null()
-            default: return scanner.skipValue(depth: 0)
-            }
+            if Self.is(key, "usage") || Self.is(key, "error") || Self.is(key, "message") { return scanner.null() }
+            return scanner.skipValue(depth: 0)
         }
         skipWhitespace()
         return complete && index == bytes.count ? fields : nil
@@ -50,16 +48,15 @@ struct OpenAIChunkScanner {
         while true {
             if first {
                 let ok = object { key, scanner in
-                    switch key {
-                    case "delta":
+                    if Self.is(key, "delta") {
                         if scanner.peek == UInt8(ascii: "n") { return scanner.null() }
                         return scanner.object { key, scanner in
-                            key == "content" ? scanner.optionalString(into: &fields.content) : scanner.skipValue(depth: 2)
+                            Self.is(key, "content") ? scanner.optionalString(into: &fields.content) : scanner.skipValue(depth: 2)
                         }
-                    case "finish_reason": return scanner.optionalString(into: &fields.finishReason)
-                    case "message": return scanner.null()
-                    default: return scanner.skipValue(depth: 1)
                     }
+                    if Self.is(key, "finish_reason") { return scanner.optionalString(into: &fields.finishReason) }
+                    if Self.is(key, "message") { return scanner.null() }
+                    return scanner.skipValue(depth: 1)
                 }
                 guard ok else { return false }
                 first = false
@@ -72,15 +69,17 @@ struct OpenAIChunkScanner {
         }
     }
 
-    /// Reads an object, calling `member` for each key with the scanner positioned at its value.
-    private mutating func object(_ member: (String, inout OpenAIChunkScanner) -> Bool) -> Bool {
+    /// Reads an object, calling `member` for each key (its raw bytes) with the scanner positioned
+    /// at its value. Keys are compared as bytes, never made into `String`s (hot path); a key with
+    /// an escape ends the fast path (the full decoder reads it as it always did).
+    private mutating func object(_ member: (UnsafeBufferPointer<UInt8>, inout OpenAIChunkScanner) -> Bool) -> Bool {
         skipWhitespace()
         guard consume(UInt8(ascii: "{")) else { return false }
         skipWhitespace()
         if consume(UInt8(ascii: "}")) { return true }
         while true {
             skipWhitespace()
-            guard let key = string() else { return false }
+            guard let key = rawString(escapedKeyFails: true) else { return false }
             skipWhitespace()
             guard consume(UInt8(ascii: ":")) else { return false }
             skipWhitespace()
@@ -106,6 +105,38 @@ struct OpenAIChunkScanner {
         for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { return false }
         index += count
         return true
+    }
+
+    static func `is`(_ key: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Bool {
+        guard key.count == word.utf8CodeUnitCount else { return false }
+        for offset in 0..<key.count where key[offset] != word.utf8Start[offset] { return false }
+        return true
+    }
+
+    /// A JSON string's raw bytes between the quotes, validated (escapes included) but not made
+    /// into a `String`. With `escapedKeyFails`, a string with an escape is nil.
+    private mutating func rawString(escapedKeyFails: Bool) -> UnsafeBufferPointer<UInt8>? {
+        guard consume(UInt8(ascii: "\"")) else { return nil }
+        let start = index
+        var escaped = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                index += 1
+                if escaped {
+                    guard !escapedKeyFails, Self.unescape(raw) != nil else { return nil }
+                }
+                return raw
+            }
+            if byte < 0x20 { return nil }
+            if byte == UInt8(ascii: "\\") {
+                escaped = true
+                index += 1
+            }
+            index += 1
+        }
+        return nil
     }
 
     /// A JSON string; unescaped when it has escapes. Nil on anything invalid.
@@ -190,7 +221,7 @@ struct OpenAIChunkScanner {
         skipWhitespace()
         guard let byte = peek else { return false }
         switch byte {
-        case UInt8(ascii: "\""): return string() != nil
+        case UInt8(ascii: "\""): return rawString(escapedKeyFails: false) != nil
         case UInt8(ascii: "{"): return object { _, scanner in scanner.skipValue(depth: depth + 1) }
         case UInt8(ascii: "["):
             index += 1

@@ -20,9 +20,14 @@ struct ChunkStream {
     let jobID: String
     let streamID: String
     let attempt: Int
+    /// Writes each event from the stream's pre-encoded constant parts (hot path: one per delta).
+    private let encoder: ChunkEventEncoder
     private let acks = Acknowledgements()
     private(set) var nextSeq = 0
     private(set) var isOpen = true
+    /// Events produced but not yet added to `llmq_chunk_events_total`: the counter is updated once
+    /// per stream (at its final event), not once per event.
+    private var uncounted = 0
 
     init(publisher: Publisher, topic: String, key: [UInt8], jobID: String, streamID: String, attempt: Int) {
         self.publisher = publisher
@@ -31,6 +36,7 @@ struct ChunkStream {
         self.jobID = jobID
         self.streamID = streamID
         self.attempt = attempt
+        self.encoder = ChunkEventEncoder(jobID: jobID, streamID: streamID, attempt: attempt)
     }
 
     /// Events produced so far (the `end` event reports this count, itself included).
@@ -41,7 +47,7 @@ struct ChunkStream {
     mutating func emit(_ kind: ChunkEvent.Kind) async throws {
         precondition(isOpen, "chunk event after the stream's final event")
         try await publisher.enqueue(nextMessage(kind), acks: acks, cancellable: true)
-        publisher.metrics.chunkEvents.increment()
+        uncounted += 1
     }
 
     /// Ends the stream with `end` once every earlier event is acknowledged, and waits for the
@@ -68,13 +74,15 @@ struct ChunkStream {
         let message = nextMessage(kind)
         isOpen = false
         if (try? await publisher.enqueue(message, acks: acks, cancellable: false)) != nil {
-            publisher.metrics.chunkEvents.increment()
+            uncounted += 1
         }
+        publisher.metrics.chunkEvents.increment(by: uncounted)
+        uncounted = 0
     }
 
     private mutating func nextMessage(_ kind: ChunkEvent.Kind) -> OutgoingMessage {
-        let event = ChunkEvent(jobID: jobID, streamID: streamID, attempt: attempt, seq: nextSeq, kind: kind)
+        let value = encoder.encode(seq: nextSeq, kind: kind)
         nextSeq += 1
-        return OutgoingMessage(topic: topic, key: key, value: event.encoded())
+        return OutgoingMessage(topic: topic, key: key, value: value)
     }
 }

@@ -30,6 +30,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Many slow streams: concurrent streams on one worker (default 10000).")
     var streams: Int?
 
+    @Option(name: .customLong("slow-gap-ms"), help: "Many slow streams: milliseconds between one stream's events, LO-HI (default 20-50).")
+    var slowGapMs: String?
+
     @Option(help: "Forward latency: chunk events per second offered by the stand-in (default 30000).")
     var rate: Int?
 
@@ -48,7 +51,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("ratelimit-tokens-per-second"), help: "Rate limit: also limit tokens per second; budget rows set provider.tokens_per_minute to 60× it (default 0: off).")
     var ratelimitTokensPerSecond: Int?
 
-    @Option(help: "Directory for bench.json and bench.txt.")
+    @Option(help: "Directory for bench.json, bench.txt and one SVG chart per scenario.")
     var output: String?
 
     @Flag(help: "Small sizes, for a smoke run.")
@@ -70,6 +73,15 @@ struct BenchCommand: AsyncParsableCommand {
         if let ratelimitRequestsPerSecond, ratelimitRequestsPerSecond < 1 { throw ValidationError("--ratelimit-requests-per-second must be 1 or more") }
         if let ratelimitTokensPerSecond, ratelimitTokensPerSecond < 0 { throw ValidationError("--ratelimit-tokens-per-second must be 0 or more") }
         if let ratelimitJobs, ratelimitJobs < 1 { throw ValidationError("--ratelimit-jobs must be 1 or more") }
+        if let slowGapMs, Self.range(slowGapMs) == nil { throw ValidationError("--slow-gap-ms takes LO-HI, e.g. 1000-2000") }
+    }
+
+    /// "LO-HI" (or one number) as a range of milliseconds.
+    static func range(_ text: String) -> ClosedRange<Int>? {
+        let parts = text.split(separator: "-").map { Int($0) }
+        guard parts.count == 1 || parts.count == 2, let low = parts.first ?? nil, let high = parts.last ?? nil,
+              low >= 0, high >= low else { return nil }
+        return low...high
     }
 
     func run() async throws {
@@ -85,6 +97,7 @@ struct BenchCommand: AsyncParsableCommand {
         if !scenarios.isEmpty { options.scenarios = scenarios.compactMap(BenchScenario.init(rawValue:)) }
         if let jobs { options.jobs = jobs }
         if let streams { options.streams = streams }
+        if let slowGapMs, let range = Self.range(slowGapMs) { options.slowGapMs = range }
         if let rate { options.rate = rate }
         if let coalesceBytes { options.coalesceBytes = coalesceBytes }
         if let clients { options.gatewayClients = clients; options.gatewayJobs = max(1, clients / 2) }
@@ -97,6 +110,6 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let report = try await benchmark.run()
         print(report.text, terminator: "")
-        if let output { print("\nwritten: \(output)/bench.json, \(output)/bench.txt") }
+        if let output { print("\nwritten: \(output)/bench.json, \(output)/bench.txt, \(output)/*.svg") }
     }
 }

@@ -26,6 +26,8 @@ struct OpenAIChunkScannerTests {
         #"{"choices":[]}"#,
         #"{"choices":null,"model":null}"#,
         #"{}"#,
+        // Escapes in values the scanner skips (it validates them without making a String).
+        #"{"id":"a\"b\u00e9","system_fingerprint":"fp\\x","choices":[{"delta":{"content":"x"}}]}"#,
     ]
 
     @Test("agrees with JSONDecoder", arguments: agreeing)
@@ -47,6 +49,9 @@ struct OpenAIChunkScannerTests {
         #"{"choices":[{"delta":{"content":"\ud83d alone"}}]}"#,
         "{\"choices\":[{\"delta\":{\"content\":\"raw \u{01} control\"}}]}",
         #"{"a":"#, "not json", "", "[1]",
+        // An escaped key could name a field the scanner reads: the full decoder reads it.
+        #"{"choices":[{"delta":{"con\u0074ent":"x"}}]}"#,
+        #"{"id":"bad \q escape","choices":[{"delta":{"content":"x"}}]}"#,
         String(repeating: #"{"a":"#, count: 40) + "1" + String(repeating: "}", count: 40),
     ])
     func fallsBack(_ text: String) {

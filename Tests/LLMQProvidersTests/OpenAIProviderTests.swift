@@ -18,6 +18,23 @@ struct OpenAIProviderTests {
         }
     }
 
+    /// The hot path reads a stream on an event loop of the client's group (`EventLoopTaskExecutor`):
+    /// every delta reaches the caller there, with no hop to the global executor per body part.
+    @Test func deltasArriveOnAnEventLoopOfTheClient() async throws {
+        try await MockHarness.with { mock in
+            let group = mock.client.eventLoopGroup
+            var deltas = 0
+            var onLoop = 0
+            let completion = try await mock.openAI().complete(chat("where [[mock words=25]]"), timeouts: .default) { _ in
+                deltas += 1
+                if group.any().inEventLoop { onLoop += 1 }
+            }
+            #expect(completion.finishReason == "stop")
+            #expect(deltas == 25)
+            #expect(onLoop == deltas)
+        }
+    }
+
     @Test func nonStreamingDeliversOneDelta() async throws {
         try await MockHarness.with { mock in
             let (text, completion, deltas) = try await collect(mock.openAI(), chat("whole please", stream: false))

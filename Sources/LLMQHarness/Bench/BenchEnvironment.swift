@@ -5,8 +5,9 @@ import LLMQTools
 import LLMQWorker
 import Logging
 
-/// One scenario's world: a fresh embedded cluster (in this process) with llmq's topics, the provider
-/// stand-in as a child process, a producer to enqueue jobs, and worker processes.
+/// One scenario's world: a fresh embedded cluster with llmq's topics in a child process of its own
+/// (`llmq dev-broker`, so its CPU is measured apart from the bench's consumers and the worker's),
+/// the provider stand-in as a child process, a producer to enqueue jobs, and worker processes.
 final class BenchEnvironment: Sendable {
     static let jobsTopic = WorkerConfiguration.defaults.jobsTopic
     static let chunksTopic = WorkerConfiguration.defaults.chunksTopic
@@ -14,7 +15,9 @@ final class BenchEnvironment: Sendable {
     static let deadLetterTopic = WorkerConfiguration.defaults.deadLetterTopic
     static let chunkPartitions = 12
 
-    let cluster: MockCluster
+    /// The broker: `llmq dev-broker`, librdkafka's mock cluster in its own process.
+    let broker: LLMQProcess
+    let bootstrapServers: String
     let standIn: LLMQProcess?
     let standInPort: Int
     let group = uniqueName("bench-workers")
@@ -24,21 +27,39 @@ final class BenchEnvironment: Sendable {
     init(jobPartitions: Int = 8, standInArguments: [String]?) async throws {
         var quiet = Logger(label: "llmq.bench")
         quiet.logLevel = .error
-        cluster = try MockCluster(brokers: 1, logger: quiet)
-        try WorkerConfiguration.defaults.createTopics(on: cluster, jobPartitions: jobPartitions, chunkPartitions: Self.chunkPartitions,
-                                                      resultPartitions: 6)
-        producer = try KafkaProducer(config: KafkaConfig(["bootstrap.servers": cluster.bootstrapServers, "linger.ms": "5", "log_level": "3"]), logger: quiet)
-        if let standInArguments {
-            let standIn = try LLMQProcess(["mock-llm", "--port", "0"] + standInArguments, name: "bench-mock-llm")
-            self.standIn = standIn
-            standInPort = try await Self.listeningPort(of: standIn)
-        } else {
-            standIn = nil
-            standInPort = 0
+        let defaults = WorkerConfiguration.defaults
+        let topics = [(defaults.jobsTopic, jobPartitions), (defaults.chunksTopic, Self.chunkPartitions), (defaults.resultsTopic, 6),
+                      (defaults.deadLetterTopic, 1), (defaults.controlTopic, 1)]
+        let broker = try LLMQProcess(["dev-broker"] + topics.flatMap { ["--topic", "\($0.0):\($0.1)"] }, name: "bench-broker")
+        self.broker = broker
+        do {
+            bootstrapServers = try await Self.bootstrapServers(of: broker)
+            producer = try KafkaProducer(config: KafkaConfig(["bootstrap.servers": bootstrapServers, "linger.ms": "5", "log_level": "3"]), logger: quiet)
+            if let standInArguments {
+                let standIn = try LLMQProcess(["mock-llm", "--port", "0"] + standInArguments, name: "bench-mock-llm")
+                self.standIn = standIn
+                standInPort = try await Self.listeningPort(of: standIn)
+            } else {
+                standIn = nil
+                standInPort = 0
+            }
+        } catch {
+            broker.signal(SIGKILL)
+            throw error
         }
     }
 
-    var bootstrapServers: String { cluster.bootstrapServers }
+    /// The first line `llmq dev-broker` prints.
+    private static func bootstrapServers(of process: LLMQProcess) async throws -> String {
+        @Sendable func line() -> String? {
+            process.log.split(separator: "\n").first { $0.contains(":") && !$0.contains(" ") }.map(String.init)
+        }
+        try await waitUntil("the broker to start", timeout: .seconds(30)) {
+            guard process.isRunning else { throw HarnessError("the broker exited: \(process.log)") }
+            return line() != nil
+        }
+        return line()!
+    }
 
     /// The port the stand-in printed (`mock-llm listening on http://127.0.0.1:PORT`).
     private static func listeningPort(of process: LLMQProcess) async throws -> Int {
@@ -105,5 +126,6 @@ final class BenchEnvironment: Sendable {
     func close() async {
         await producer.close(timeout: .seconds(5))
         await Self.stop(standIn)
+        await Self.stop(broker)
     }
 }

@@ -56,6 +56,11 @@ public struct Benchmark: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try report.json.write(to: URL(fileURLWithPath: directory).appendingPathComponent("bench.json"))
             try Data(report.text.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent("bench.txt"))
+            let ceilingCPU = ceiling?.value("CPU per 1,000 messages")
+            for row in rows {
+                guard let chart = BenchChart(row: row, ceilingCPU: ceilingCPU) else { continue }
+                try Data(chart.svg.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent(BenchChart.fileName(for: row)))
+            }
         }
         return report
     }
