@@ -72,17 +72,18 @@ public final class WorkerTestbed: Sendable {
     }
 
     /// Enqueues one raw job payload.
-    public func enqueueRaw(_ bytes: [UInt8], key: String? = nil, headers: [KafkaHeader] = []) async throws {
-        try await producer.send(OutgoingMessage(topic: Self.jobsTopic, key: key.map { Array($0.utf8) }, value: bytes, headers: headers))
+    public func enqueueRaw(_ bytes: [UInt8], key: String? = nil, headers: [KafkaHeader] = [], topic: String = WorkerTestbed.jobsTopic) async throws {
+        try await producer.send(OutgoingMessage(topic: topic, key: key.map { Array($0.utf8) }, value: bytes, headers: headers))
     }
 
     /// Enqueues a prompt job; the prompt includes the id so the stand-in's per-prompt fault counters are per job.
     @discardableResult
-    public func enqueue(id: String, directive: String = "", stream: Bool = true, extraJSON: String = "") async throws -> String {
+    public func enqueue(id: String, directive: String = "", stream: Bool = true, extraJSON: String = "",
+                        topic: String = WorkerTestbed.jobsTopic) async throws -> String {
         let prompt = Self.prompt(id: id, directive: directive)
         var json = String(decoding: JobEnqueuer.jobJSON(id: id, prompt: prompt, stream: stream), as: UTF8.self)
         if !extraJSON.isEmpty { json = String(json.dropLast()) + "," + extraJSON + "}" }
-        try await enqueueRaw(Array(json.utf8), key: id)
+        try await enqueueRaw(Array(json.utf8), key: id, topic: topic)
         return prompt
     }
 
