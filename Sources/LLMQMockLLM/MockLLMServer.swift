@@ -257,12 +257,14 @@ public final class MockLLMServer: Sendable {
         response.headers[.init("retry-after-ms")!] = String(millis)
     }
 
-    /// Adds the `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers of the limits that are set.
+    /// Adds the `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers of the limits that are
+    /// set: the limit per minute, what the bucket holds now, and the time until it is full again.
     private static func withLimits(_ response: Response, _ decision: MockRateLimiter.Decision) -> Response {
         var response = response
         for (suffix, status) in [("requests", decision.requests), ("tokens", decision.tokens)] {
             guard let status else { continue }
-            response.headers[.init("x-ratelimit-limit-\(suffix)")!] = String(status.limit)
+            // Per minute, as OpenAI states it (the bucket holds one second of it).
+            response.headers[.init("x-ratelimit-limit-\(suffix)")!] = String(status.limit * 60)
             response.headers[.init("x-ratelimit-remaining-\(suffix)")!] = String(status.remaining)
             response.headers[.init("x-ratelimit-reset-\(suffix)")!] = MockRateLimiter.formatReset(status.reset)
         }

@@ -15,12 +15,14 @@ public struct RateBudget: Sendable {
     private var level: Double
     private var updated: Duration
 
-    public init(perMinute: Int, share: Double = 1, now: Duration) {
+    /// - Parameter startEmpty: start with nothing to spend (a budget learned from a response, whose
+    ///   calls already spent what the provider's bucket held), instead of one second's worth.
+    public init(perMinute: Int, share: Double = 1, now: Duration, startEmpty: Bool = false) {
         self.perMinute = Double(max(1, perMinute))
         self.share = Self.clamp(share)
         self.updated = now
         self.level = 0
-        self.level = capacity
+        if !startEmpty { self.level = capacity }
     }
 
     /// Units refilled per second.

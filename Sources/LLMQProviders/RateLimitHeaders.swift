@@ -4,6 +4,9 @@ import NIOHTTP1
 /// (also sent by DeepSeek, vLLM's proxies and the stand-in) and `Retry-After`.
 public struct RateLimitHeaders: Sendable, Hashable {
     public var status: Int
+    /// The account's limits per minute (`x-ratelimit-limit-*`, as OpenAI states them).
+    public var limitRequests: Int?
+    public var limitTokens: Int?
     public var remainingRequests: Int?
     /// Until the request limit is back to full (OpenAI: "time until the rate limit resets").
     public var resetRequests: Duration?
@@ -11,9 +14,11 @@ public struct RateLimitHeaders: Sendable, Hashable {
     public var resetTokens: Duration?
     public var retryAfter: Duration?
 
-    public init(status: Int, remainingRequests: Int? = nil, resetRequests: Duration? = nil, remainingTokens: Int? = nil,
-                resetTokens: Duration? = nil, retryAfter: Duration? = nil) {
+    public init(status: Int, limitRequests: Int? = nil, limitTokens: Int? = nil, remainingRequests: Int? = nil,
+                resetRequests: Duration? = nil, remainingTokens: Int? = nil, resetTokens: Duration? = nil, retryAfter: Duration? = nil) {
         self.status = status
+        self.limitRequests = limitRequests
+        self.limitTokens = limitTokens
         self.remainingRequests = remainingRequests
         self.resetRequests = resetRequests
         self.remainingTokens = remainingTokens
@@ -23,6 +28,8 @@ public struct RateLimitHeaders: Sendable, Hashable {
 
     public init(status: Int, headers: HTTPHeaders) {
         self.init(status: status,
+                  limitRequests: headers.first(name: "x-ratelimit-limit-requests").flatMap { Int($0.trimmingSpaces) },
+                  limitTokens: headers.first(name: "x-ratelimit-limit-tokens").flatMap { Int($0.trimmingSpaces) },
                   remainingRequests: headers.first(name: "x-ratelimit-remaining-requests").flatMap { Int($0.trimmingSpaces) },
                   resetRequests: headers.first(name: "x-ratelimit-reset-requests").flatMap { Self.duration($0.trimmingSpaces) },
                   remainingTokens: headers.first(name: "x-ratelimit-remaining-tokens").flatMap { Int($0.trimmingSpaces) },

@@ -17,6 +17,9 @@ import Synchronization
 ///   timeouts and rising first-chunk latency, and grows slowly on success. The worker leases no
 ///   more jobs than the limit (`onLeaseLimit`), so a lowered limit pauses its partitions as a full
 ///   worker's are.
+/// - **Limits learned from the provider.** With no budget configured, a provider that states its
+///   limits (`x-ratelimit-limit-requests`/`-tokens`, per minute, as OpenAI does) gets the same
+///   shared budget from them, so replicas pace their calls instead of finding the limit by 429s.
 /// - **Replica-wide pauses.** `Retry-After`, and a limit whose `x-ratelimit-remaining-*` reached
 ///   zero, hold every new call until the time given, not only the job that saw them.
 /// - **Quota.** An exhausted quota (OpenAI `insufficient_quota`, ERNIE 17/19) lowers the lease
@@ -90,6 +93,11 @@ public final class ProviderGovernor: Sendable {
         var pausedUntil: Duration = .zero
         var quota: Quota?
         var publishedLimit: Int
+        /// This replica's share of the jobs partitions.
+        var share: Double = 1
+        /// Budgets learned from `x-ratelimit-limit-*` (only for limits not configured).
+        var learnedRequests: RateBudget?
+        var learnedTokens: RateBudget?
     }
 
     public let settings: Settings
@@ -138,8 +146,11 @@ public final class ProviderGovernor: Sendable {
         let share = Double(max(1, assigned)) / Double(max(1, total))
         let t = now()
         state.withLock { state in
+            state.share = share
             state.requests?.setShare(share, now: t)
             state.tokens?.setShare(share, now: t)
+            state.learnedRequests?.setShare(share, now: t)
+            state.learnedTokens?.setShare(share, now: t)
         }
         metrics.budgetShare.record(share)
     }
@@ -158,12 +169,11 @@ public final class ProviderGovernor: Sendable {
     public func acquire(tokens: Int, within limit: Duration) async throws -> Permit {
         let start = now()
         let deadline = start + limit
-        let reservedUntil = state.withLock { state -> Duration in
-            let requestsWait = state.requests?.reserve(1, now: start) ?? .zero
-            let tokensWait = state.tokens?.reserve(Double(tokens), now: start) ?? .zero
-            return start + max(requestsWait, tokensWait)
+        let (reservedUntil, reservedTokens) = state.withLock { state -> (Duration, Int) in
+            let requestsWait = state.requests?.reserve(1, now: start) ?? state.learnedRequests?.reserve(1, now: start) ?? .zero
+            let tokensWait = state.tokens?.reserve(Double(tokens), now: start) ?? state.learnedTokens?.reserve(Double(tokens), now: start)
+            return (start + max(requestsWait, tokensWait ?? .zero), tokensWait == nil ? 0 : tokens)
         }
-        let reservedTokens = settings.tokensPerMinute == nil ? 0 : tokens
         var waited = false
         defer { if waited { metrics.budgetWait.record(duration: now() - start) } }
         while true {
@@ -203,6 +213,12 @@ public final class ProviderGovernor: Sendable {
     public func observe(_ head: RateLimitHeaders) {
         let t = now()
         let (paused, remaining) = state.withLock { state -> (Bool, (Int?, Int?)) in
+            if settings.requestsPerMinute == nil, let limit = head.limitRequests, limit > 0, state.learnedRequests?.perMinute != Double(limit) {
+                state.learnedRequests = RateBudget(perMinute: limit, share: state.share, now: t, startEmpty: true)
+            }
+            if settings.tokensPerMinute == nil, let limit = head.limitTokens, limit > 0, state.learnedTokens?.perMinute != Double(limit) {
+                state.learnedTokens = RateBudget(perMinute: limit, share: state.share, now: t, startEmpty: true)
+            }
             guard let hold = head.holdOff, t + hold > state.pausedUntil else { return (false, (head.remainingRequests, head.remainingTokens)) }
             state.pausedUntil = t + hold
             return (true, (head.remainingRequests, head.remainingTokens))
@@ -223,7 +239,10 @@ public final class ProviderGovernor: Sendable {
         let (limit, listener, remaining) = state.withLock { state -> (Int?, (@Sendable (Int) -> Void)?, (Double?, Double?)) in
             switch outcome {
             case .succeeded(let used, let firstChunk):
-                if let used, permit.reservedTokens > 0 { state.tokens?.adjust(by: Double(permit.reservedTokens - used), now: t) }
+                if let used, permit.reservedTokens > 0 {
+                    state.tokens?.adjust(by: Double(permit.reservedTokens - used), now: t)
+                    if state.tokens == nil { state.learnedTokens?.adjust(by: Double(permit.reservedTokens - used), now: t) }
+                }
                 if settings.adaptive { state.concurrency.succeeded(firstChunk: firstChunk, now: t) }
                 if state.quota != nil {
                     state.quota = nil
@@ -244,7 +263,8 @@ public final class ProviderGovernor: Sendable {
             }
             // A probe that did not answer the question lets the next one try.
             if permit.probe, state.quota != nil { state.quota!.probeOut = false }
-            let remaining = (state.requests?.available(now: t), state.tokens?.available(now: t))
+            let remaining = (state.requests?.available(now: t) ?? state.learnedRequests?.available(now: t),
+                             state.tokens?.available(now: t) ?? state.learnedTokens?.available(now: t))
             let limit = Self.leaseLimit(state)
             guard limit != state.publishedLimit else { return (nil, nil, remaining) }
             state.publishedLimit = limit
@@ -268,8 +288,10 @@ public final class ProviderGovernor: Sendable {
     private func refund(tokens: Int) {
         let t = now()
         state.withLock { state in
-            state.requests?.adjust(by: 1, now: t)
-            if tokens > 0 { state.tokens?.adjust(by: Double(tokens), now: t) }
+            if state.requests != nil { state.requests?.adjust(by: 1, now: t) } else { state.learnedRequests?.adjust(by: 1, now: t) }
+            if tokens > 0 {
+                if state.tokens != nil { state.tokens?.adjust(by: Double(tokens), now: t) } else { state.learnedTokens?.adjust(by: Double(tokens), now: t) }
+            }
         }
     }
 

@@ -85,7 +85,7 @@ struct MockRateLimitServerTests {
             #expect(ok.count == 5)
             #expect(throttled.count == 3)
             for answer in ok {
-                #expect(answer.header("x-ratelimit-limit-requests") == "5")
+                #expect(answer.header("x-ratelimit-limit-requests") == "300")
                 #expect(answer.header("x-ratelimit-remaining-requests").flatMap { Int($0) }.map { (0..<5).contains($0) } == true)
                 #expect(answer.header("x-ratelimit-reset-requests") != nil)
                 #expect(answer.header("retry-after") == nil)
@@ -93,7 +93,7 @@ struct MockRateLimitServerTests {
             for answer in throttled {
                 #expect(answer.header("retry-after") == "1")
                 #expect(answer.header("retry-after-ms") == "200")
-                #expect(answer.header("x-ratelimit-limit-requests") == "5")
+                #expect(answer.header("x-ratelimit-limit-requests") == "300")
                 #expect(answer.header("x-ratelimit-remaining-requests") == "0")
                 #expect(answer.header("x-ratelimit-reset-requests") == "1s")
                 #expect(answer.header("x-ratelimit-limit-tokens") == nil)
@@ -125,7 +125,7 @@ struct MockRateLimitServerTests {
             // "spend tokens" is 2 words: cost 2 + 60.
             let first = try await mock.chat("spend tokens", maxTokens: 60)
             #expect(first.status == 200)
-            #expect(first.header("x-ratelimit-limit-tokens") == "100")
+            #expect(first.header("x-ratelimit-limit-tokens") == "6000")
             #expect(first.header("x-ratelimit-remaining-tokens") == "38")
             #expect(first.header("x-ratelimit-limit-requests") == nil)
             let second = try await mock.chat("spend tokens", maxTokens: 60)
@@ -151,7 +151,7 @@ struct MockRateLimitServerTests {
             #expect(refused.error?.type == "insufficient_quota")
             #expect(refused.header("retry-after") == nil)
             #expect(refused.header("retry-after-ms") == nil)
-            #expect(refused.header("x-ratelimit-limit-requests") == "1000")
+            #expect(refused.header("x-ratelimit-limit-requests") == "60000")
             let error = await providerError(mock.openAI(), chat("d"))
             #expect(error?.code == .quotaExceeded)
             #expect(error?.isRetryable == false)

@@ -28,7 +28,7 @@ struct MockLLMProcessTests {
             let throttled = statuses.filter { $0.0 == 429 }
             #expect(throttled.count >= 1)
             #expect(throttled.allSatisfy { $0.1 == "1" }, "Retry-After of a 1/s limit is 1 s")
-            #expect(statuses.filter { $0.0 == 200 }.allSatisfy { $0.1 == "1" }, "successes carry x-ratelimit-limit-requests")
+            #expect(statuses.filter { $0.0 == 200 }.allSatisfy { $0.1 == "60" }, "successes carry x-ratelimit-limit-requests, per minute")
             let stats = try await standInStats(base)
             #expect(stats.throttled == throttled.count)
             #expect(stats.requests == 20)

@@ -75,6 +75,30 @@ struct ProviderGovernorTests {
         #expect(clock.sleeps.count == 2, "requests left: no pause")
     }
 
+    @Test("with no budget configured, the limits the provider states (per minute) become the shared budget")
+    func learnsStatedLimits() async throws {
+        let clock = ManualClock()
+        let governor = governor(.init(maxConcurrency: 64), clock: clock)
+        for _ in 0..<50 { _ = try await governor.acquire(tokens: 1, within: .seconds(60)) }
+        #expect(clock.sleeps.isEmpty, "nothing known, nothing paced")
+        governor.setShare(assigned: 1, total: 2)
+        // 1,200 a minute for the account: this replica's half is 10 a second, starting from nothing
+        // (the calls that told us spent what the provider's bucket held).
+        governor.observe(RateLimitHeaders(status: 200, limitRequests: 1200, remainingRequests: 7, resetRequests: .milliseconds(150)))
+        _ = try await governor.acquire(tokens: 1, within: .seconds(60))
+        _ = try await governor.acquire(tokens: 1, within: .seconds(60))
+        #expect(clock.sleeps == [.milliseconds(100), .milliseconds(100)])
+        // The same limit stated again changes nothing; a configured budget is never replaced.
+        governor.observe(RateLimitHeaders(status: 200, limitRequests: 1200, remainingRequests: 7))
+        _ = try await governor.acquire(tokens: 1, within: .seconds(60))
+        #expect(clock.sleeps.last == .milliseconds(100))
+        let configured = self.governor(.init(requestsPerMinute: 60_000, maxConcurrency: 64), clock: clock)
+        configured.observe(RateLimitHeaders(status: 200, limitRequests: 60, remainingRequests: 7))
+        let before = clock.sleeps.count
+        for _ in 0..<100 { _ = try await configured.acquire(tokens: 1, within: .seconds(60)) }
+        #expect(clock.sleeps.count == before, "1,000 a second as configured, not the 1 a second stated")
+    }
+
     @Test("adaptive concurrency sets the lease limit: it grows on success and falls on 429s and overload")
     func leaseLimitFollowsConcurrency() async throws {
         let clock = ManualClock()

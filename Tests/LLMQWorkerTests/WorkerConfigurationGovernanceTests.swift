@@ -1,0 +1,49 @@
+import LLMQWorker
+import Testing
+
+/// The governance keys: budgets, adaptive concurrency, quota probing and priority lanes.
+@Suite("Worker configuration: provider governance and lanes")
+struct WorkerConfigurationGovernanceTests {
+    static let required = ["kafka.bootstrap.servers=127.0.0.1:9092", "kafka.group.id=g"]
+
+    static func load(_ settings: [String], environment: [String: String] = [:]) throws -> WorkerConfiguration {
+        try WorkerConfiguration.load(file: nil, environment: environment, overrides: required + settings)
+    }
+
+    @Test("defaults: no budget, adaptive concurrency from 8, quota probed every 15 s, one lane")
+    func defaults() throws {
+        let configuration = try Self.load([])
+        #expect(configuration.providerRequestsPerMinute == nil && configuration.providerTokensPerMinute == nil)
+        #expect(configuration.providerAdaptiveConcurrency && configuration.providerInitialConcurrency == 8)
+        #expect(configuration.providerQuotaProbeInterval == .seconds(15))
+        #expect(configuration.jobLanes == [JobLane(topic: "llmq.jobs")])
+        let settings = configuration.governorSettings
+        #expect(settings.maxConcurrency == 64 && settings.initialConcurrency == 8)
+    }
+
+    @Test("budgets and lanes from the environment and --set; 0 turns a budget off")
+    func parsing() throws {
+        let configuration = try Self.load(["provider.tokens_per_minute=0", "topic.jobs=live:8, batch", "worker.concurrency=4"],
+                                          environment: ["LLMQ_PROVIDER_REQUESTS_PER_MINUTE": "1200", "LLMQ_PROVIDER_ADAPTIVE_CONCURRENCY": "off"])
+        #expect(configuration.providerRequestsPerMinute == 1200)
+        #expect(configuration.providerTokensPerMinute == nil)
+        #expect(!configuration.providerAdaptiveConcurrency)
+        #expect(configuration.jobLanes == [JobLane(topic: "live", weight: 8), JobLane(topic: "batch", weight: 1)])
+        #expect(configuration.jobsTopic == "live" && configuration.jobTopics == ["live", "batch"])
+        #expect(configuration.governorSettings.initialConcurrency == 4, "never above worker.concurrency")
+        #expect(configuration.redactedSummary.contains("topic.jobs = live:8, batch"))
+    }
+
+    @Test("a bad value stops start-up naming the key", arguments: [
+        ("topic.jobs", "live:0"), ("topic.jobs", "live:x"), ("topic.jobs", "a:1:2"), ("topic.jobs", "a, a:2"), ("topic.jobs", " , "),
+        ("provider.requests_per_minute", "-1"), ("provider.requests_per_minute", "many"), ("provider.tokens_per_minute", "1.5"),
+        ("provider.adaptive_concurrency", "maybe"), ("provider.initial_concurrency", "0"), ("provider.quota_probe_ms", "10"),
+    ])
+    func badValues(key: String, value: String) {
+        #expect {
+            _ = try Self.load(["\(key)=\(value)"])
+        } throws: { error in
+            (error as? ConfigurationError)?.key == key
+        }
+    }
+}
