@@ -24,6 +24,8 @@ import Synchronization
 ///   zero, hold every new call until the time given, not only the job that saw them.
 /// - **Quota.** An exhausted quota (OpenAI `insufficient_quota`, ERNIE 17/19) lowers the lease
 ///   limit to 1 and lets one call through every `provider.quota_probe_ms` until one succeeds.
+///   A job that cannot wait for the next probe within its time calls at once instead of failing
+///   untried; any success ends the pause.
 ///
 /// Every wait is bounded by what the caller may spend (the job's time budget); a wait that cannot
 /// fit ends the call with the throttle's own error, without a call made.
@@ -185,6 +187,9 @@ public final class ProviderGovernor: Sendable {
                         state.quota = quota
                         return (.zero, true, .quotaExceeded)
                     }
+                    // A job that cannot wait for the next probe makes its own call rather than
+                    // fail untried: the quota error may have been another job's alone.
+                    if t + max(quota.nextProbe - t, .zero) > deadline { return (.zero, false, .quotaExceeded) }
                     // Look again at least every second: a probe may succeed meanwhile.
                     return (min(.seconds(1), max(quota.nextProbe - t, .milliseconds(100))), false, .quotaExceeded)
                 }

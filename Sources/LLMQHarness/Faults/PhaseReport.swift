@@ -28,7 +28,7 @@ public struct PhaseReport: Sendable, Codable {
 /// What a job is expected to end as.
 struct Expectation {
     var status: JobResult.Status = .succeeded
-    /// Exact attempt count, when the phase knows it.
+    /// Exact count of attempts (calls less throttled ones), when the phase knows it.
     var attempts: Int?
     /// The stand-in's reply length, for text checks of succeeded jobs.
     var words: Int
@@ -70,8 +70,10 @@ extension PhaseReport {
                 if result.status != expectation.status {
                     fail("\(id): status \(result.status.rawValue), expected \(expectation.status.rawValue) (\(result.error?.kind ?? ""))")
                 }
-                if let attempts = expectation.attempts, result.attempts != attempts {
-                    fail("\(id): \(result.attempts) attempts, expected \(attempts)")
+                // Throttled calls (429, exhausted quota) are waited out and do not count as attempts.
+                let counted = result.attempts - (result.throttledCalls ?? 0)
+                if let attempts = expectation.attempts, counted != attempts {
+                    fail("\(id): \(counted) attempts (\(result.attempts) calls), expected \(attempts)")
                 }
                 guard result.status == .succeeded else { continue }
                 let reply = MockReply.pieces(for: FaultEnvironment.prompt(id: id, directive: expectation.directive), words: expectation.words).joined()
