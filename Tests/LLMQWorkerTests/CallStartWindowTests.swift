@@ -45,20 +45,24 @@ struct CallStartWindowTests {
     func fifo() async throws {
         let window = CallStartWindow(width: 1)
         let held = try await window.enter()
-        let order = Mutex<[Int]>([])
+        let order = Order()
         var tasks: [Task<Void, any Error>] = []
         for index in 0..<5 {
             tasks.append(Task {
                 let slot = try await window.enter()
-                order.withLock { $0.append(index) }
+                order.indices.withLock { $0.append(index) }
                 slot.release()
             })
             try await waitUntil("waiter \(index) queued") { window.waiting == index + 1 }
         }
         held.release()
         for task in tasks { try await task.value }
-        #expect(order.withLock { $0 } == [0, 1, 2, 3, 4])
+        #expect(order.indices.withLock { $0 } == [0, 1, 2, 3, 4])
         #expect(window.starting == 0)
+    }
+
+    private final class Order: Sendable {
+        let indices = Mutex<[Int]>([])
     }
 
     @Test("a cancelled waiter leaves the queue with CancellationError and takes no slot")
