@@ -122,7 +122,8 @@ public struct ErnieProvider: Provider {
         httpRequest.headers.add(name: "content-type", value: "application/json")
         let secrets = self.secrets(token: token)
         let http = HTTPCall(client: self.client, secrets: secrets, logger: self.logger)
-        return try await http.perform(httpRequest, body: body, timeouts: timeouts, streaming: request.stream) { response, watchdog in
+        return try await http.perform(httpRequest, body: body, timeouts: timeouts, streaming: request.stream,
+                                 onSent: request.onRequestSent) { response, watchdog in
             request.onResponseHead?(RateLimitHeaders(status: Int(response.status.code), headers: response.headers))
             guard response.status == .ok else {
                 let errorBody = try await HTTPCall.collect(response, limit: 64 * 1024)

@@ -39,13 +39,14 @@ struct HTTPCall: Sendable {
         body: ByteBuffer,
         timeouts: Timeouts,
         streaming: Bool,
+        onSent: (@Sendable () -> Void)? = nil,
         handle: (HTTPClientResponse, CallWatchdog) async throws -> T
     ) async throws -> T {
         let watchdog = CallWatchdog(timeouts: timeouts, streaming: streaming)
         var prepared = request
         // A streamed body tells us when the connection is up: AsyncHTTPClient pulls it only after
         // the request head went out. That is what lets the connect limit be per call.
-        prepared.body = .stream(SignallingBody(buffer: body, watchdog: watchdog), length: .known(Int64(body.readableBytes)))
+        prepared.body = .stream(SignallingBody(buffer: body, watchdog: watchdog, onSent: onSent), length: .known(Int64(body.readableBytes)))
         let request = prepared
         let client = self.client
         let call = self
@@ -158,21 +159,25 @@ struct SignallingBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let buffer: ByteBuffer
     let watchdog: CallWatchdog
+    /// Told with the watchdog: the connection is up and the request head went out.
+    var onSent: (@Sendable () -> Void)?
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var buffer: ByteBuffer?
         let watchdog: CallWatchdog
+        let onSent: (@Sendable () -> Void)?
 
         mutating func next() async -> ByteBuffer? {
             guard let buffer = self.buffer else { return nil }
             self.buffer = nil
             self.watchdog.connected()
+            self.onSent?()
             return buffer
         }
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(buffer: self.buffer, watchdog: self.watchdog)
+        AsyncIterator(buffer: self.buffer, watchdog: self.watchdog, onSent: self.onSent)
     }
 }
 

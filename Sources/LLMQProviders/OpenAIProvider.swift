@@ -58,7 +58,8 @@ public struct OpenAIProvider: Provider {
         if let apiKey { httpRequest.headers.add(name: "authorization", value: "Bearer \(apiKey)") }
 
         let secrets = self.http.secrets
-        return try await self.http.perform(httpRequest, body: body, timeouts: timeouts, streaming: request.stream) { response, watchdog in
+        return try await self.http.perform(httpRequest, body: body, timeouts: timeouts, streaming: request.stream,
+                                 onSent: request.onRequestSent) { response, watchdog in
             request.onResponseHead?(RateLimitHeaders(status: Int(response.status.code), headers: response.headers))
             guard response.status == .ok else {
                 let errorBody = try await HTTPCall.collect(response, limit: 64 * 1024)

@@ -17,6 +17,8 @@ public final class JobRunner: Sendable {
     let retryRunner: RetryRunner
     /// When this replica may call the provider (budgets, adaptive concurrency, pauses, quota).
     let governor: ProviderGovernor
+    /// How many calls are being set up at once (`provider.max_starting_calls`).
+    let startWindow: CallStartWindow
     private let parser: JobParser
     private let streamCounter = Atomic<UInt64>(0)
     /// Prefix of this process's stream ids. A configured `worker.id` survives restarts, so a random
@@ -26,6 +28,7 @@ public final class JobRunner: Sendable {
     init(configuration: WorkerConfiguration, publisher: Publisher, provider: any Provider, governor: ProviderGovernor,
          workerID: String, logger: Logger, retryRunner: RetryRunner? = nil) {
         self.governor = governor
+        self.startWindow = CallStartWindow(width: configuration.providerMaxStartingCalls)
         self.configuration = configuration
         self.publisher = publisher
         self.provider = provider
@@ -164,15 +167,29 @@ public final class JobRunner: Sendable {
             timeouts.total = min(timeouts.total, .milliseconds(max(1, Int(deadline.timeIntervalSinceNow * 1000))))
         }
         let governor = self.governor
-        let request = ProviderRequest(
+        var request = ProviderRequest(
             messages: job.messages,
             model: job.model ?? configuration.providerModel,
             params: job.params,
             stream: job.stream,
-            attempt: counted,
-            onResponseHead: { governor.observe($0) })
+            attempt: counted)
         // Before the stream starts: a call that never gets budget leaves no stream behind.
         let permit = try await governor.acquire(tokens: ProviderGovernor.estimatedTokens(request), within: budget.remaining)
+        // Then its turn to set up a connection; the slot goes back once the request is sent (or
+        // the head came, or the call ended).
+        let slot: CallStartWindow.Slot
+        do {
+            slot = try await startWindow.enter()
+        } catch {
+            governor.finished(permit, .other)
+            throw ProviderError(code: .cancelled, message: "cancelled while waiting to start the call")
+        }
+        defer { slot.release() }
+        request.onRequestSent = { slot.release() }
+        request.onResponseHead = { head in
+            slot.release()
+            governor.observe(head)
+        }
         let completion: ProviderCompletion
         var firstChunk: ContinuousClock.Instant?
         let callStarted = ContinuousClock.now

@@ -70,6 +70,10 @@ public struct WorkerConfiguration: Sendable {
     public var providerInitialConcurrency = 8
     /// `provider.quota_probe_ms`: while the quota is exhausted, how often one call tests it. Default 15000.
     public var providerQuotaProbeInterval: Duration = .seconds(15)
+    /// `provider.max_starting_calls`: calls being set up at once (connection, request sent); more
+    /// wait their turn, so a burst of new jobs does not hold up the streams already open. 0: no
+    /// bound. Default 32.
+    public var providerMaxStartingCalls = 32
 
     /// `retry.max_attempts`, `retry.initial_backoff_ms`, `retry.max_backoff_ms`. Default 3, 4000, 10000.
     public var retry = RetryPolicy.default

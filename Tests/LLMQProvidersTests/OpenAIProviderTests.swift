@@ -1,4 +1,5 @@
 import LLMQMockLLM
+import Synchronization
 import Testing
 
 @testable import LLMQProviders
@@ -33,6 +34,35 @@ struct OpenAIProviderTests {
             #expect(deltas == 25)
             #expect(onLoop == deltas)
         }
+    }
+
+    /// The worker's `CallStartWindow` frees a call's slot on `onRequestSent`: it must come once the
+    /// request went out, before the reply, and never for a call that could not connect.
+    @Test func onRequestSentIsToldOnceTheRequestWentOut() async throws {
+        try await MockHarness.with { mock in
+            let sent = SentCounter()
+            var request = chat("hello [[mock words=5]]")
+            request.onRequestSent = { sent.count.add(1, ordering: .relaxed) }
+            var sentBeforeFirstDelta: Int?
+            let completion = try await mock.openAI().complete(request, timeouts: .default) { _ in
+                if sentBeforeFirstDelta == nil { sentBeforeFirstDelta = sent.count.load(ordering: .relaxed) }
+            }
+            #expect(completion.finishReason == "stop")
+            #expect(sentBeforeFirstDelta == 1)
+            #expect(sent.count.load(ordering: .relaxed) == 1)
+
+            let unreachable = OpenAIProvider(httpClient: mock.client, baseURL: "http://127.0.0.1:1", apiKey: "sk-test", model: "m")
+            let refused = SentCounter()
+            var failing = chat("never sent")
+            failing.onRequestSent = { refused.count.add(1, ordering: .relaxed) }
+            let short = Timeouts(connect: .milliseconds(300), firstChunk: .seconds(1), idle: .seconds(1), total: .seconds(1))
+            await #expect(throws: ProviderError.self) { _ = try await unreachable.complete(failing, timeouts: short) { _ in } }
+            #expect(refused.count.load(ordering: .relaxed) == 0)
+        }
+    }
+
+    private final class SentCounter: Sendable {
+        let count = Atomic<Int>(0)
     }
 
     @Test func nonStreamingDeliversOneDelta() async throws {

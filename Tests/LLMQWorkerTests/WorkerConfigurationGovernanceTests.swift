@@ -16,6 +16,7 @@ struct WorkerConfigurationGovernanceTests {
         #expect(configuration.providerRequestsPerMinute == nil && configuration.providerTokensPerMinute == nil)
         #expect(configuration.providerAdaptiveConcurrency && configuration.providerInitialConcurrency == 8)
         #expect(configuration.providerQuotaProbeInterval == .seconds(15))
+        #expect(configuration.providerMaxStartingCalls == 32)
         #expect(configuration.jobLanes == [JobLane(topic: "llmq.jobs")])
         let settings = configuration.governorSettings
         #expect(settings.maxConcurrency == 64 && settings.initialConcurrency == 8)
@@ -34,10 +35,17 @@ struct WorkerConfigurationGovernanceTests {
         #expect(configuration.redactedSummary.contains("topic.jobs = live:8, batch"))
     }
 
+    @Test("provider.max_starting_calls: a number, 0 for no bound")
+    func maxStartingCalls() throws {
+        #expect(try Self.load(["provider.max_starting_calls=0"]).providerMaxStartingCalls == 0)
+        #expect(try Self.load([], environment: ["LLMQ_PROVIDER_MAX_STARTING_CALLS": "8"]).providerMaxStartingCalls == 8)
+    }
+
     @Test("a bad value stops start-up naming the key", arguments: [
         ("topic.jobs", "live:0"), ("topic.jobs", "live:x"), ("topic.jobs", "a:1:2"), ("topic.jobs", "a, a:2"), ("topic.jobs", " , "),
         ("provider.requests_per_minute", "-1"), ("provider.requests_per_minute", "many"), ("provider.tokens_per_minute", "1.5"),
         ("provider.adaptive_concurrency", "maybe"), ("provider.initial_concurrency", "0"), ("provider.quota_probe_ms", "10"),
+        ("provider.max_starting_calls", "-1"), ("provider.max_starting_calls", "some"),
     ])
     func badValues(key: String, value: String) {
         #expect {
