@@ -198,7 +198,11 @@ public final class JobRunner: Sendable {
             var text = ""
             var coalescer = DeltaCoalescer(minBytes: configuration.chunkCoalesceBytes, maxDelay: configuration.chunkCoalesceDelay)
             completion = try await provider.complete(request, timeouts: timeouts) { delta in
-                if firstChunk == nil { firstChunk = .now }
+                if firstChunk == nil {
+                    let now = ContinuousClock.now
+                    firstChunk = now
+                    governor.firstChunkArrived(after: now - callStarted)
+                }
                 text += delta
                 if let merged = coalescer.add(delta) { try await stream.emit(.delta(merged)) }
             }

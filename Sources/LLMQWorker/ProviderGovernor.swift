@@ -63,6 +63,7 @@ public final class ProviderGovernor: Sendable {
 
     /// How a call ended, as far as the provider's limits are concerned.
     public enum CallOutcome: Sendable {
+        /// `firstChunk`: how long the first chunk took, if one came (then `firstChunkArrived` was told).
         case succeeded(usedTokens: Int?, firstChunk: Duration?)
         /// A 429 or a provider rate-limit code.
         case throttled(retryAfter: Duration?)
@@ -237,6 +238,25 @@ public final class ProviderGovernor: Sendable {
         }
     }
 
+    /// The call's first chunk arrived `latency` after it started: the provider accepted it. This is
+    /// adaptive concurrency's success signal, so a round of growth lasts a time to first chunk,
+    /// not a whole (possibly minutes long) generation.
+    public func firstChunkArrived(after latency: Duration) {
+        guard settings.adaptive else { return }
+        let t = now()
+        let (limit, listener) = state.withLock { state -> (Int?, (@Sendable (Int) -> Void)?) in
+            state.concurrency.succeeded(firstChunk: latency, now: t)
+            let limit = Self.leaseLimit(state)
+            guard limit != state.publishedLimit else { return (nil, nil) }
+            state.publishedLimit = limit
+            return (limit, leaseLimitListener.withLock { $0 })
+        }
+        if let limit {
+            metrics.concurrencyLimit.record(limit)
+            listener?(limit)
+        }
+    }
+
     /// Hands the permit back with what the call's outcome says about the provider's limits.
     public func finished(_ permit: Permit, _ outcome: CallOutcome) {
         let t = now()
@@ -248,7 +268,8 @@ public final class ProviderGovernor: Sendable {
                     state.tokens?.adjust(by: Double(permit.reservedTokens - used), now: t)
                     if state.tokens == nil { state.learnedTokens?.adjust(by: Double(permit.reservedTokens - used), now: t) }
                 }
-                if settings.adaptive { state.concurrency.succeeded(firstChunk: firstChunk, now: t) }
+                // A call with a first chunk already counted as accepted (`firstChunkArrived`).
+                if settings.adaptive, firstChunk == nil { state.concurrency.succeeded(firstChunk: nil, now: t) }
                 if state.quota != nil {
                     state.quota = nil
                     log = (.notice, "provider quota available again; consumption resumes")
