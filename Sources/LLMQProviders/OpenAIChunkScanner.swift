@@ -116,31 +116,22 @@ struct OpenAIChunkScanner {
     /// A JSON string's raw bytes between the quotes, validated (escapes included) but not made
     /// into a `String`. With `escapedKeyFails`, a string with an escape is nil.
     private mutating func rawString(escapedKeyFails: Bool) -> UnsafeBufferPointer<UInt8>? {
-        guard consume(UInt8(ascii: "\"")) else { return nil }
-        let start = index
-        var escaped = false
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                index += 1
-                if escaped {
-                    guard !escapedKeyFails, Self.unescape(raw) != nil else { return nil }
-                }
-                return raw
-            }
-            if byte < 0x20 { return nil }
-            if byte == UInt8(ascii: "\\") {
-                escaped = true
-                index += 1
-            }
-            index += 1
+        guard let (raw, escaped) = scanString() else { return nil }
+        if escaped {
+            guard !escapedKeyFails, Self.unescape(raw) != nil else { return nil }
         }
-        return nil
+        return raw
     }
 
     /// A JSON string; unescaped when it has escapes. Nil on anything invalid.
     private mutating func string() -> String? {
+        guard let (raw, escaped) = scanString() else { return nil }
+        return escaped ? Self.unescape(raw) : String(decoding: raw, as: UTF8.self)
+    }
+
+    /// Moves past a JSON string: its bytes between the quotes, and whether they hold an escape.
+    /// Nil (at no particular index) when it is not a string or not closed, or holds a control byte.
+    private mutating func scanString() -> (raw: UnsafeBufferPointer<UInt8>, escaped: Bool)? {
         guard consume(UInt8(ascii: "\"")) else { return nil }
         let start = index
         var escaped = false
@@ -149,7 +140,7 @@ struct OpenAIChunkScanner {
             if byte == UInt8(ascii: "\"") {
                 let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                return escaped ? Self.unescape(raw) : String(decoding: raw, as: UTF8.self)
+                return (raw, escaped)
             }
             if byte < 0x20 { return nil }
             if byte == UInt8(ascii: "\\") {

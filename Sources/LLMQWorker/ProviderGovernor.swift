@@ -90,6 +90,7 @@ public final class ProviderGovernor: Sendable {
     }
 
     private struct State {
+        /// The configured budgets or, for a limit not configured, the one the provider stated.
         var requests: RateBudget?
         var tokens: RateBudget?
         var concurrency: AdaptiveConcurrency
@@ -98,9 +99,6 @@ public final class ProviderGovernor: Sendable {
         var publishedLimit: Int
         /// This replica's share of the jobs partitions.
         var share: Double = 1
-        /// Budgets learned from `x-ratelimit-limit-*` (only for limits not configured).
-        var learnedRequests: RateBudget?
-        var learnedTokens: RateBudget?
     }
 
     public let settings: Settings
@@ -152,8 +150,6 @@ public final class ProviderGovernor: Sendable {
             state.share = share
             state.requests?.setShare(share, now: t)
             state.tokens?.setShare(share, now: t)
-            state.learnedRequests?.setShare(share, now: t)
-            state.learnedTokens?.setShare(share, now: t)
         }
         metrics.budgetShare.record(share)
     }
@@ -173,8 +169,8 @@ public final class ProviderGovernor: Sendable {
         let start = now()
         let deadline = start + limit
         let (reservedUntil, reservedTokens) = state.withLock { state -> (Duration, Int) in
-            let requestsWait = state.requests?.reserve(1, now: start) ?? state.learnedRequests?.reserve(1, now: start) ?? .zero
-            let tokensWait = state.tokens?.reserve(Double(tokens), now: start) ?? state.learnedTokens?.reserve(Double(tokens), now: start)
+            let requestsWait = state.requests?.reserve(1, now: start) ?? .zero
+            let tokensWait = state.tokens?.reserve(Double(tokens), now: start)
             return (start + max(requestsWait, tokensWait ?? .zero), tokensWait == nil ? 0 : tokens)
         }
         var waited = false
@@ -190,7 +186,7 @@ public final class ProviderGovernor: Sendable {
                     }
                     // A job that cannot wait for the next probe makes its own call rather than
                     // fail untried: the quota error may have been another job's alone.
-                    if t + max(quota.nextProbe - t, .zero) > deadline { return (.zero, false, .quotaExceeded) }
+                    if max(quota.nextProbe, t) > deadline { return (.zero, false, .quotaExceeded) }
                     // Look again at least every second: a probe may succeed meanwhile.
                     return (min(.seconds(1), max(quota.nextProbe - t, .milliseconds(100))), false, .quotaExceeded)
                 }
@@ -219,12 +215,8 @@ public final class ProviderGovernor: Sendable {
     public func observe(_ head: RateLimitHeaders) {
         let t = now()
         let (paused, remaining) = state.withLock { state -> (Bool, (Int?, Int?)) in
-            if settings.requestsPerMinute == nil, let limit = head.limitRequests, limit > 0, state.learnedRequests?.perMinute != Double(limit) {
-                state.learnedRequests = RateBudget(perMinute: limit, share: state.share, now: t, startEmpty: true)
-            }
-            if settings.tokensPerMinute == nil, let limit = head.limitTokens, limit > 0, state.learnedTokens?.perMinute != Double(limit) {
-                state.learnedTokens = RateBudget(perMinute: limit, share: state.share, now: t, startEmpty: true)
-            }
+            if settings.requestsPerMinute == nil { Self.learn(head.limitRequests, into: &state.requests, share: state.share, now: t) }
+            if settings.tokensPerMinute == nil { Self.learn(head.limitTokens, into: &state.tokens, share: state.share, now: t) }
             guard let hold = head.holdOff, t + hold > state.pausedUntil else { return (false, (head.remainingRequests, head.remainingTokens)) }
             state.pausedUntil = t + hold
             return (true, (head.remainingRequests, head.remainingTokens))
@@ -244,30 +236,21 @@ public final class ProviderGovernor: Sendable {
     public func firstChunkArrived(after latency: Duration) {
         guard settings.adaptive else { return }
         let t = now()
-        let (limit, listener) = state.withLock { state -> (Int?, (@Sendable (Int) -> Void)?) in
+        let change = state.withLock { state in
             state.concurrency.succeeded(firstChunk: latency, now: t)
-            let limit = Self.leaseLimit(state)
-            guard limit != state.publishedLimit else { return (nil, nil) }
-            state.publishedLimit = limit
-            return (limit, leaseLimitListener.withLock { $0 })
+            return takeLeaseLimitChange(&state)
         }
-        if let limit {
-            metrics.concurrencyLimit.record(limit)
-            listener?(limit)
-        }
+        announce(change)
     }
 
     /// Hands the permit back with what the call's outcome says about the provider's limits.
     public func finished(_ permit: Permit, _ outcome: CallOutcome) {
         let t = now()
         var log: (Logger.Level, String)?
-        let (limit, listener, remaining) = state.withLock { state -> (Int?, (@Sendable (Int) -> Void)?, (Double?, Double?)) in
+        let (change, remaining) = state.withLock { state -> (LeaseLimitChange?, (Double?, Double?)) in
             switch outcome {
             case .succeeded(let used, let firstChunk):
-                if let used, permit.reservedTokens > 0 {
-                    state.tokens?.adjust(by: Double(permit.reservedTokens - used), now: t)
-                    if state.tokens == nil { state.learnedTokens?.adjust(by: Double(permit.reservedTokens - used), now: t) }
-                }
+                if let used, permit.reservedTokens > 0 { state.tokens?.adjust(by: Double(permit.reservedTokens - used), now: t) }
                 // A call with a first chunk already counted as accepted (`firstChunkArrived`).
                 if settings.adaptive, firstChunk == nil { state.concurrency.succeeded(firstChunk: nil, now: t) }
                 if state.quota != nil {
@@ -289,12 +272,7 @@ public final class ProviderGovernor: Sendable {
             }
             // A probe that did not answer the question lets the next one try.
             if permit.probe, state.quota != nil { state.quota!.probeOut = false }
-            let remaining = (state.requests?.available(now: t) ?? state.learnedRequests?.available(now: t),
-                             state.tokens?.available(now: t) ?? state.learnedTokens?.available(now: t))
-            let limit = Self.leaseLimit(state)
-            guard limit != state.publishedLimit else { return (nil, nil, remaining) }
-            state.publishedLimit = limit
-            return (limit, leaseLimitListener.withLock { $0 }, remaining)
+            return (takeLeaseLimitChange(&state), (state.requests?.available(now: t), state.tokens?.available(now: t)))
         }
         if case .throttled = outcome { metrics.throttled.increment() }
         if let requests = remaining.0 { metrics.budgetRemaining("requests", max(0, requests)) }
@@ -304,20 +282,42 @@ public final class ProviderGovernor: Sendable {
             metrics.quotaExhausted.record(level == .warning ? 1 : 0)
             if level == .warning { metrics.providerPause(reason: "quota") }
         }
-        if let limit {
-            metrics.concurrencyLimit.record(limit)
-            logger.debug("provider concurrency limit changed", metadata: ["limit": "\(limit)"])
-            listener?(limit)
-        }
+        announce(change)
+    }
+
+    /// A new lease limit and who to tell, taken under the state's lock, told outside it.
+    private struct LeaseLimitChange {
+        var limit: Int
+        var listener: (@Sendable (Int) -> Void)?
+    }
+
+    /// The lease limit, when it changed since it was last published.
+    private func takeLeaseLimitChange(_ state: inout State) -> LeaseLimitChange? {
+        let limit = Self.leaseLimit(state)
+        guard limit != state.publishedLimit else { return nil }
+        state.publishedLimit = limit
+        return LeaseLimitChange(limit: limit, listener: leaseLimitListener.withLock { $0 })
+    }
+
+    private func announce(_ change: LeaseLimitChange?) {
+        guard let change else { return }
+        metrics.concurrencyLimit.record(change.limit)
+        logger.debug("provider concurrency limit changed", metadata: ["limit": "\(change.limit)"])
+        change.listener?(change.limit)
+    }
+
+    /// A limit the provider stated (per minute) becomes the budget, starting empty: the calls that
+    /// stated it already spent what the provider's bucket held. The same limit again changes nothing.
+    private static func learn(_ perMinute: Int?, into budget: inout RateBudget?, share: Double, now: Duration) {
+        guard let perMinute, perMinute > 0, budget?.perMinute != Double(perMinute) else { return }
+        budget = RateBudget(perMinute: perMinute, share: share, now: now, startEmpty: true)
     }
 
     private func refund(tokens: Int) {
         let t = now()
         state.withLock { state in
-            if state.requests != nil { state.requests?.adjust(by: 1, now: t) } else { state.learnedRequests?.adjust(by: 1, now: t) }
-            if tokens > 0 {
-                if state.tokens != nil { state.tokens?.adjust(by: Double(tokens), now: t) } else { state.learnedTokens?.adjust(by: Double(tokens), now: t) }
-            }
+            state.requests?.adjust(by: 1, now: t)
+            if tokens > 0 { state.tokens?.adjust(by: Double(tokens), now: t) }
         }
     }
 
