@@ -15,7 +15,7 @@ public struct MockRateLimiter: Sendable, Hashable {
         case requests, tokens
     }
 
-    /// One limit's state as the `x-ratelimit-*` headers report it.
+    /// One limit's state, as the `x-ratelimit-*` headers report it (`limit` × 60: they state it per minute).
     public struct Status: Sendable, Hashable {
         /// The bucket's capacity: one second of the rate.
         public var limit: Int

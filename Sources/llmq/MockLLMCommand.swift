@@ -24,7 +24,7 @@ struct MockLLMCommand: AsyncParsableCommand {
             nothing. Beyond a limit: HTTP 429 {"error":{"type":"requests"|"tokens","code":"rate_limit_exceeded"}} \
             with retry-after (whole seconds, rounded up) and retry-after-ms. Every answer to an admitted or \
             refused request carries x-ratelimit-limit-, x-ratelimit-remaining- and x-ratelimit-reset-requests \
-            (and -tokens) for the limits that are set; limit is one second's worth, reset is the time until \
+            (and -tokens) for the limits that are set; limit is per minute (as OpenAI states it), reset is the time until \
             the bucket is full again ("120ms", "1s"). ERNIE requests answer error_code 18 (requests) or \
             336502 (tokens) instead.
 
