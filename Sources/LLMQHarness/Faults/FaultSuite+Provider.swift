@@ -59,6 +59,9 @@ extension FaultSuite {
             let statuses = Dictionary(grouping: env.results.messages.compactMap { JobResult.decode($0.value) }, by: \.status.rawValue).mapValues(\.count)
             report.notes.append("\(kind): \(statuses.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); dead letters \(env.deadLetters.messages.count)")
             let failedCount = expected.values.filter { $0.status == .failed }.count
+            // The dead letters are read from their own topic: wait for them as for the results
+            // (a job failing last, e.g. after waiting out a quota, may have its result read first).
+            _ = try? await env.deadLetters.waitFor("dead letters for \(failedCount) failed jobs", timeout: .seconds(30)) { $0.count >= failedCount }
             part.check(env.deadLetters.messages.count >= failedCount, "\(kind): \(env.deadLetters.messages.count) dead letters for \(failedCount) failed jobs")
             report.jobs += part.jobs
             report.results += part.results
