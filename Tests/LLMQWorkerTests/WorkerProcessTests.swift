@@ -87,6 +87,8 @@ struct WorkerProcessTests {
         // A second worker finishes the rest; nothing is processed twice.
         let b = try LLMQProcess(workerSettings: bed.settings(concurrency: 6, extra: ["worker.id=wnext"]), name: "next")
         let results = try await bed.waitForResults(ids + ["term-fails"], timeout: .seconds(90))
+        // Its own topic: the dead letter can be read after the result that came with it.
+        _ = try await bed.deadLetters.waitFor("the dead letter of term-fails") { !$0.isEmpty }
         let base = try #require(b.metricsBaseURL, "a metrics URL in the worker log")
         let metricsText = try await httpGetText(base + "/metrics")
         #expect(try await httpGetText(base + "/healthz") == "ok\n")
