@@ -34,6 +34,9 @@ struct HTTPCall: Sendable {
         let underlying: any Error
     }
 
+    /// Not inlined: a call's async frames stay allocated for as long as the stream is open, so the
+    /// task group's state lives in this frame only, not in every provider's (issue 11).
+    @inline(never)
     func perform<T: Sendable>(
         _ request: HTTPClientRequest,
         body: ByteBuffer,

@@ -45,18 +45,7 @@ public struct OpenAIProvider: Provider {
         timeouts: Timeouts,
         onDelta: (String) async throws -> Void
     ) async throws -> ProviderCompletion {
-        let body: ByteBuffer
-        do {
-            body = try JSONCoding.encode(OpenAIWire.Request(request, defaultModel: self.model))
-        } catch {
-            throw ProviderError(code: .badRequest, message: "cannot encode the request: \(error)")
-        }
-        var httpRequest = HTTPClientRequest(url: self.url)
-        httpRequest.method = .POST
-        httpRequest.headers.add(name: "content-type", value: "application/json")
-        httpRequest.headers.add(name: "accept", value: request.stream ? "text/event-stream" : "application/json")
-        if let apiKey { httpRequest.headers.add(name: "authorization", value: "Bearer \(apiKey)") }
-
+        let (httpRequest, body) = try self.httpRequest(for: request)
         let secrets = self.http.secrets
         return try await self.http.perform(httpRequest, body: body, timeouts: timeouts, streaming: request.stream,
                                  onSent: request.onRequestSent) { response, watchdog in
@@ -74,6 +63,22 @@ public struct OpenAIProvider: Provider {
             let whole = try await HTTPCall.collect(response)
             return try await Self.readWhole(whole, secrets: secrets, onDelta: onDelta)
         }
+    }
+
+    /// The HTTP request of a call. Synchronous, so its temporaries stay off the call's async frame.
+    private func httpRequest(for request: ProviderRequest) throws -> (HTTPClientRequest, ByteBuffer) {
+        let body: ByteBuffer
+        do {
+            body = try JSONCoding.encode(OpenAIWire.Request(request, defaultModel: self.model))
+        } catch {
+            throw ProviderError(code: .badRequest, message: "cannot encode the request: \(error)")
+        }
+        var httpRequest = HTTPClientRequest(url: self.url)
+        httpRequest.method = .POST
+        httpRequest.headers.add(name: "content-type", value: "application/json")
+        httpRequest.headers.add(name: "accept", value: request.stream ? "text/event-stream" : "application/json")
+        if let apiKey { httpRequest.headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+        return (httpRequest, body)
     }
 
     private static func readWhole(_ body: ByteBuffer, secrets: Secrets, onDelta: (String) async throws -> Void) async throws -> ProviderCompletion {

@@ -15,6 +15,8 @@ public struct SSEParser: Sendable {
     private static let cr: UInt8 = 0x0D
     private static let colon: UInt8 = 0x3A
     private static let space: UInt8 = 0x20
+    /// One shared empty buffer, so a drained parser holds no storage of its own.
+    private static let noBytes = ByteBuffer()
 
     /// Unconsumed bytes. Usually a chunk is taken over as-is (no copy); bytes are only copied
     /// when a partial line is left over from the previous chunk.
@@ -92,6 +94,11 @@ public struct SSEParser: Sendable {
                 dispatched = self.processLine(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
             }
             self.pending.moveReaderIndex(forwardBy: consumed)
+            if self.pending.readableBytes == 0 {
+                // Let go of the chunk's storage: an open stream that waits for its next event
+                // should not hold a read buffer (NIO's are 2 KiB and more; issue 11).
+                self.pending = Self.noBytes
+            }
             if let dispatched { return dispatched }
             if !lineComplete { return nil }
         }

@@ -43,44 +43,70 @@ public final class JobRunner: Sendable {
     /// Processes the job. Returns once its result is acknowledged by the broker.
     /// Throws `CancellationError` when cancelled before its result was acknowledged (the job will
     /// be redelivered), or `ResultDeliveryError` when the broker refused the result for good.
+    ///
+    /// Memory: a job's async frames stay allocated on its task for the whole call, so this function
+    /// and `attempt` only hold what the streaming phase needs; the work before and after it lives in
+    /// `@inline(never)` steps whose frames exist only while they run (issue 11: 7 + 5 KiB per open
+    /// stream before the split).
     func process(_ message: ConsumerMessage, control: JobControl = .none) async throws {
-        let started = ContinuousClock.now
-        let wallStart = Date()
-        let queuedMs = message.timestampMs.map { max(0, Int(wallStart.timeIntervalSince1970 * 1000) - Int($0)) }
-        let source = JobResult.Source(topic: message.topic, partition: message.partition, offset: message.offset)
-        var logger = self.logger
-        logger[metadataKey: LogKeys.partition] = "\(message.partition)"
-        logger[metadataKey: LogKeys.offset] = "\(message.offset)"
+        let arrival = Arrival(message)
+        var logger = JobLog(self.logger, partition: message.partition, offset: message.offset)
 
         let job: Job
         switch parser.parse(message.value) {
         case .failure(let invalid):
-            if let id = invalid.jobID { logger[metadataKey: LogKeys.jobID] = "\(id)" }
-            logger.warning("invalid job", metadata: [LogKeys.errorKind: "\(invalid.kind)", LogKeys.error: "\(invalid.message)"])
-            let result = JobResult(
-                jobID: invalid.jobID, status: .invalid, timing: .init(queuedMs: queuedMs, firstChunkMs: nil, totalMs: elapsedMs(since: started)),
-                error: .init(kind: invalid.kind, message: invalid.message, retryable: false), source: source, worker: workerID)
-            try await publishFinal(result, for: message, deadLetter: true, logger: logger)
+            try await rejectInvalid(invalid, message: message, arrival: arrival, logger: logger)
             return
         case .success(let parsed):
             job = parsed
         }
-        logger[metadataKey: LogKeys.jobID] = "\(job.id)"
+        logger.jobID = job.id
         if control.identify(job.id) {
-            // Cancelled before any worker took it: the result says so, no provider call is made.
-            logger.info("job cancelled before it started")
-            let result = JobResult(
-                jobID: job.id, status: .cancelled, model: job.model ?? configuration.providerModel, provider: provider.name,
-                timing: .init(queuedMs: queuedMs, firstChunkMs: nil, totalMs: elapsedMs(since: started)),
-                error: Self.cancelledError, metadata: job.metadata, source: source, worker: workerID)
-            try await publishFinal(result, for: message, deadLetter: false, logger: logger)
+            try await cancelBeforeStart(job, message: message, arrival: arrival, logger: logger)
             return
         }
+        let ending = try await runAttempts(job, message: message, arrival: arrival, control: control, logger: logger)
+        try await finish(job, ending, message: message, arrival: arrival, logger: logger)
+    }
 
+    /// A message that is not a valid job: an `invalid` result plus a dead-letter copy.
+    @inline(never)
+    private func rejectInvalid(_ invalid: JobValidationError, message: ConsumerMessage, arrival: Arrival, logger: JobLog) async throws {
+        var logger = logger
+        logger.jobID = invalid.jobID
+        logger.warning("invalid job", metadata: [LogKeys.errorKind: "\(invalid.kind)", LogKeys.error: "\(invalid.message)"])
+        let result = JobResult(
+            jobID: invalid.jobID, status: .invalid, timing: .init(queuedMs: arrival.queuedMs, firstChunkMs: nil, totalMs: arrival.elapsedMs),
+            error: .init(kind: invalid.kind, message: invalid.message, retryable: false), source: arrival.source, worker: workerID)
+        try await publishFinal(result, for: message, deadLetter: true, logger: logger)
+    }
+
+    /// Cancelled before any worker took it: the result says so, no provider call is made.
+    @inline(never)
+    private func cancelBeforeStart(_ job: Job, message: ConsumerMessage, arrival: Arrival, logger: JobLog) async throws {
+        logger.info("job cancelled before it started")
+        let result = JobResult(
+            jobID: job.id, status: .cancelled, model: job.model ?? configuration.providerModel, provider: provider.name,
+            timing: .init(queuedMs: arrival.queuedMs, firstChunkMs: nil, totalMs: arrival.elapsedMs),
+            error: Self.cancelledError, metadata: job.metadata, source: arrival.source, worker: workerID)
+        try await publishFinal(result, for: message, deadLetter: false, logger: logger)
+    }
+
+    /// How the job's attempts ended: the result's status, error and what the attempts produced.
+    struct AttemptsEnding {
+        var status: JobResult.Status
+        var error: JobResult.ErrorInfo?
+        var outcome: JobOutcome
+    }
+
+    /// The provider calls with retries. Throws `CancellationError` only when the job was cancelled
+    /// by a revoke or a shutdown (no result: it is redelivered); every other end is an `AttemptsEnding`.
+    @inline(never)
+    private func runAttempts(_ job: Job, message: ConsumerMessage, arrival: Arrival, control: JobControl,
+                             logger: JobLog) async throws -> AttemptsEnding {
         var outcome = JobOutcome()
+        let started = arrival.started
         let budget = RetryBudget(start: started, total: configuration.timeouts.total, deadline: job.deadline)
-        let status: JobResult.Status
-        var errorInfo: JobResult.ErrorInfo?
         do {
             if let deadline = job.deadline, deadline <= Date() { throw DeadlineExceeded() }
             let completion = try await retryRunner.run(within: budget.limit, { attempt in
@@ -94,8 +120,17 @@ public final class JobRunner: Sendable {
             })
             outcome.finishReason = completion.finishReason
             outcome.model = completion.model ?? outcome.model
-            status = .succeeded
-        } catch where Task.isCancelled {
+            return AttemptsEnding(status: .succeeded, outcome: outcome)
+        } catch {
+            return try ending(after: error, outcome: outcome, budget: budget, control: control, logger: logger)
+        }
+    }
+
+    /// How the attempts ended when the last one threw. Synchronous on purpose: its locals live on
+    /// the thread's stack, not in the job's async frame.
+    private func ending(after error: any Error, outcome: JobOutcome, budget: RetryBudget, control: JobControl,
+                        logger: JobLog) throws -> AttemptsEnding {
+        if Task.isCancelled {
             // A cancel request ends the job with a `cancelled` result; a revoke or shutdown leaves
             // it without one, to be redelivered.
             guard control.cancelledByRequest() else {
@@ -103,24 +138,33 @@ public final class JobRunner: Sendable {
                 throw CancellationError()
             }
             logger.info("job cancelled by request")
-            status = .cancelled
-            errorInfo = Self.cancelledError
-        } catch is DeadlineExceeded {
-            status = .expired
-            errorInfo = .init(kind: "deadline_exceeded", message: "the job's deadline passed", retryable: false)
-        } catch let error as ProviderError where budget.deadlineBinds && retryRunner.policy.allowsRetry(
-                    afterAttempt: outcome.countedAttempts, failure: error, remaining: nil) {
-            // A retry was due but the job's deadline came first: the job expired, it did not fail.
-            status = .expired
-            errorInfo = .init(kind: "deadline_exceeded", message: "the job's deadline passed before a retry could start (\(error.code))", retryable: false)
-        } catch let error as ProviderError {
-            status = .failed
-            errorInfo = .init(kind: error.code.rawValue, message: error.message, retryable: error.isRetryable, httpStatus: error.httpStatus)
-        } catch let error as KafkaError {
-            status = .failed
-            errorInfo = .init(kind: "kafka_\(error.code.rawValue)", message: error.message, retryable: true)
+            return AttemptsEnding(status: .cancelled, error: Self.cancelledError, outcome: outcome)
         }
+        switch error {
+        case is DeadlineExceeded:
+            return AttemptsEnding(status: .expired, error: .init(kind: "deadline_exceeded", message: "the job's deadline passed", retryable: false),
+                                  outcome: outcome)
+        case let error as ProviderError where budget.deadlineBinds && retryRunner.policy.allowsRetry(
+                afterAttempt: outcome.countedAttempts, failure: error, remaining: nil):
+            // A retry was due but the job's deadline came first: the job expired, it did not fail.
+            return AttemptsEnding(status: .expired, error: .init(kind: "deadline_exceeded", message: "the job's deadline passed before a retry could start (\(error.code))", retryable: false),
+                                  outcome: outcome)
+        case let error as ProviderError:
+            return AttemptsEnding(status: .failed, error: .init(kind: error.code.rawValue, message: error.message, retryable: error.isRetryable, httpStatus: error.httpStatus),
+                                  outcome: outcome)
+        case let error as KafkaError:
+            return AttemptsEnding(status: .failed, error: .init(kind: "kafka_\(error.code.rawValue)", message: error.message, retryable: true),
+                                  outcome: outcome)
+        default:
+            throw error
+        }
+    }
 
+    /// The job's result after its attempts (and a dead-letter copy when it failed).
+    @inline(never)
+    private func finish(_ job: Job, _ ending: AttemptsEnding, message: ConsumerMessage, arrival: Arrival, logger: JobLog) async throws {
+        let status = ending.status
+        let outcome = ending.outcome
         let result = JobResult(
             jobID: job.id, status: status, text: status == .succeeded ? outcome.text : "",
             finishReason: outcome.finishReason, streamID: outcome.streamID,
@@ -128,11 +172,11 @@ public final class JobRunner: Sendable {
             throttledCalls: outcome.throttledCalls,
             model: outcome.model ?? job.model ?? configuration.providerModel, provider: outcome.provider ?? provider.name,
             usage: outcome.usage,
-            timing: .init(queuedMs: queuedMs, firstChunkMs: outcome.firstChunkMs, totalMs: elapsedMs(since: started)),
-            error: errorInfo, metadata: job.metadata, source: source, worker: workerID,
+            timing: .init(queuedMs: arrival.queuedMs, firstChunkMs: outcome.firstChunkMs, totalMs: arrival.elapsedMs),
+            error: ending.error, metadata: job.metadata, source: arrival.source, worker: workerID,
             streamFallback: status == .succeeded && outcome.streamFallback ? true : nil)
         if status != .succeeded {
-            logger.warning("job \(status.rawValue)", metadata: [LogKeys.errorKind: "\(errorInfo?.kind ?? "")", LogKeys.error: "\(errorInfo?.message ?? "")"])
+            logger.warning("job \(status.rawValue)", metadata: [LogKeys.errorKind: "\(ending.error?.kind ?? "")", LogKeys.error: "\(ending.error?.message ?? "")"])
         }
         try await publishFinal(result, for: message, deadLetter: status == .failed, logger: logger)
         if let firstChunkMs = outcome.firstChunkMs { metrics.firstChunk.recordMilliseconds(firstChunkMs) }
@@ -141,32 +185,15 @@ public final class JobRunner: Sendable {
     /// One provider call as one chunk stream, which ends exactly once: `end` after its deltas are
     /// acknowledged, or `abort` when the call or a delivery failed.
     private func attempt(_ job: Job, number: Int, message: ConsumerMessage, outcome: inout JobOutcome,
-                         started: ContinuousClock.Instant, budget: RetryBudget, logger: Logger) async throws -> ProviderCompletion {
+                         started: ContinuousClock.Instant, budget: RetryBudget, logger: JobLog) async throws -> ProviderCompletion {
         var logger = logger
         let streamID = "\(streamPrefix)-\(message.partition)-\(message.offset)-\(streamCounter.add(1, ordering: .relaxed).newValue)"
-        logger[metadataKey: LogKeys.attempt] = "\(number)"
-        logger[metadataKey: LogKeys.streamID] = "\(streamID)"
-        outcome.attempts = number
-        outcome.streamID = streamID
-        outcome.streamEvents = nil
-        outcome.text = ""
-        // Provider fallbacks (issue 12): what served this attempt, when a decorator chose it.
-        outcome.provider = nil
-        outcome.model = nil
-        outcome.streamFallback = false
-        // Whether the runner will retry this failure: the same decision, so `abort` says it truthfully.
+        logger.attempt = number
+        logger.streamID = streamID
+        outcome.startAttempt(number, streamID: streamID)
         let counted = outcome.countedAttempts
-        func willRetry(_ failure: ProviderError) -> Bool {
-            retryRunner.policy.allowsRetry(afterAttempt: counted, failure: failure, remaining: budget.remaining)
-        }
         var stream = ChunkStream(publisher: publisher, topic: configuration.chunksTopic, key: Array(job.id.utf8), jobID: job.id,
                                  streamID: streamID, attempt: number)
-        var timeouts = configuration.timeouts
-        if let deadline = job.deadline {
-            // The deadline caps the whole call; reaching it makes the job `expired`, not `failed`.
-            timeouts.total = min(timeouts.total, .milliseconds(max(1, Int(deadline.timeIntervalSinceNow * 1000))))
-        }
-        let governor = self.governor
         var request = ProviderRequest(
             messages: job.messages,
             model: job.model ?? configuration.providerModel,
@@ -177,69 +204,119 @@ public final class JobRunner: Sendable {
         let permit = try await governor.acquire(tokens: ProviderGovernor.estimatedTokens(request), within: budget.remaining)
         // Then its turn to set up a connection; the slot goes back once the request is sent (or
         // the head came, or the call ended).
-        let slot: CallStartWindow.Slot
-        do {
-            slot = try await startWindow.enter()
-        } catch {
-            governor.finished(permit, .other)
-            throw ProviderError(code: .cancelled, message: "cancelled while waiting to start the call")
-        }
+        let slot = try await enterStartWindow(releasingOnFailure: permit)
         defer { slot.release() }
+        let governor = self.governor
         request.onRequestSent = { slot.release() }
         request.onResponseHead = { head in
             slot.release()
             governor.observe(head)
         }
-        let completion: ProviderCompletion
+        let call: ProviderCall
+        do {
+            call = try await callProvider(request, timeouts: callTimeouts(job), stream: &stream)
+        } catch {
+            throw await failAttempt(error, job: job, stream: &stream, permit: permit, countedAttempts: counted,
+                                    outcome: &outcome, budget: budget, logger: logger)
+        }
+        outcome.text = call.text
+        if let firstChunk = call.firstChunk { outcome.firstChunkMs = Int((firstChunk - started).wholeMilliseconds) }
+        if let usage = call.completion.usage { outcome.addUsage(usage) }
+        outcome.provider = call.completion.provider
+        outcome.streamFallback = call.completion.streamFallback
+        governor.finished(permit, .succeeded(usedTokens: call.completion.usage?.totalTokens,
+                                             firstChunk: call.firstChunk.map { $0 - call.started }))
+        try await endStream(&stream, call.completion, countedAttempts: counted, budget: budget, outcome: &outcome, logger: logger)
+        return call.completion
+    }
+
+    /// The configured limits, with the job's deadline capping the whole call (reaching it makes
+    /// the job `expired`, not `failed`).
+    private func callTimeouts(_ job: Job) -> Timeouts {
+        var timeouts = configuration.timeouts
+        if let deadline = job.deadline {
+            timeouts.total = min(timeouts.total, .milliseconds(max(1, Int(deadline.timeIntervalSinceNow * 1000))))
+        }
+        return timeouts
+    }
+
+    @inline(never)
+    private func enterStartWindow(releasingOnFailure permit: ProviderGovernor.Permit) async throws -> CallStartWindow.Slot {
+        do {
+            return try await startWindow.enter()
+        } catch {
+            governor.finished(permit, .other)
+            throw ProviderError(code: .cancelled, message: "cancelled while waiting to start the call")
+        }
+    }
+
+    /// What a successful provider call produced.
+    struct ProviderCall {
+        var completion: ProviderCompletion
+        var text: String
+        var started: ContinuousClock.Instant
+        var firstChunk: ContinuousClock.Instant?
+    }
+
+    /// The streaming phase: `start`, then a chunk event per delta as the provider sends them.
+    @inline(never)
+    private func callProvider(_ request: ProviderRequest, timeouts: Timeouts, stream: inout ChunkStream) async throws -> ProviderCall {
+        let governor = self.governor
         var firstChunk: ContinuousClock.Instant?
         let callStarted = ContinuousClock.now
-        do {
-            try await stream.emit(.start)
-            var text = ""
-            var coalescer = DeltaCoalescer(minBytes: configuration.chunkCoalesceBytes, maxDelay: configuration.chunkCoalesceDelay)
-            completion = try await provider.complete(request, timeouts: timeouts) { delta in
-                if firstChunk == nil {
-                    let now = ContinuousClock.now
-                    firstChunk = now
-                    governor.firstChunkArrived(after: now - callStarted)
-                }
-                text += delta
-                if let merged = coalescer.add(delta) { try await stream.emit(.delta(merged)) }
+        try await stream.emit(.start)
+        var text = ""
+        var coalescer = DeltaCoalescer(minBytes: configuration.chunkCoalesceBytes, maxDelay: configuration.chunkCoalesceDelay)
+        let completion = try await provider.complete(request, timeouts: timeouts) { delta in
+            if firstChunk == nil {
+                let now = ContinuousClock.now
+                firstChunk = now
+                governor.firstChunkArrived(after: now - callStarted)
             }
-            if let rest = coalescer.flush() { try await stream.emit(.delta(rest)) }
-            outcome.text = text
-            if let firstChunk { outcome.firstChunkMs = Int((firstChunk - started).wholeMilliseconds) }
-            if let usage = completion.usage { outcome.addUsage(usage) }
-            outcome.provider = completion.provider
-            outcome.streamFallback = completion.streamFallback
-            governor.finished(permit, .succeeded(usedTokens: completion.usage?.totalTokens,
-                                                 firstChunk: firstChunk.map { $0 - callStarted }))
-        } catch {
-            governor.finished(permit, ProviderGovernor.CallOutcome(error))
-            let providerError = error as? ProviderError
-            if let usage = providerError?.partialUsage { outcome.addUsage(usage) }
-            outcome.provider = providerError?.provider
-            outcome.model = providerError?.model
-            // Only this task's cancellation counts: a `.cancelled` from the HTTP client alone is a failure.
-            let cancelled = Task.isCancelled
-            let expired = !cancelled && job.deadline.map { $0 <= Date() } == true
-            let failure = providerError ?? (error as? KafkaError).map { ProviderError.chunkDelivery($0.description) }
-            let retrying = !cancelled && !expired && failure.map(willRetry) == true
-            let reason = cancelled ? "cancelled" : expired ? "deadline exceeded" : (providerError?.code.rawValue ?? "chunk_delivery")
-            await stream.abort(reason: reason, retrying: retrying)
-            metrics.attempt(outcome: cancelled ? "cancelled" : reason)
-            logger.info("attempt ended", metadata: [LogKeys.errorKind: "\(reason)", "retrying": "\(retrying)"])
-            if expired { throw DeadlineExceeded() }
-            if let kafkaError = error as? KafkaError { throw ProviderError.chunkDelivery(kafkaError.description) }
-            throw error
+            text += delta
+            if let merged = coalescer.add(delta) { try await stream.emit(.delta(merged)) }
         }
-        switch await stream.end(finishReason: completion.finishReason, retryingOnFailure: willRetry(.chunkDelivery(""))) {
+        if let rest = coalescer.flush() { try await stream.emit(.delta(rest)) }
+        return ProviderCall(completion: completion, text: text, started: callStarted, firstChunk: firstChunk)
+    }
+
+    /// A failed call: its stream ends with `abort`; returns the error the attempt throws.
+    @inline(never)
+    private func failAttempt(_ error: any Error, job: Job, stream: inout ChunkStream, permit: ProviderGovernor.Permit,
+                             countedAttempts: Int, outcome: inout JobOutcome, budget: RetryBudget, logger: JobLog) async -> any Error {
+        governor.finished(permit, ProviderGovernor.CallOutcome(error))
+        let providerError = error as? ProviderError
+        if let usage = providerError?.partialUsage { outcome.addUsage(usage) }
+        outcome.provider = providerError?.provider
+        outcome.model = providerError?.model
+        // Only this task's cancellation counts: a `.cancelled` from the HTTP client alone is a failure.
+        let cancelled = Task.isCancelled
+        let expired = !cancelled && job.deadline.map { $0 <= Date() } == true
+        let failure = providerError ?? (error as? KafkaError).map { ProviderError.chunkDelivery($0.description) }
+        // Whether the runner will retry this failure: the same decision, so `abort` says it truthfully.
+        let retrying = !cancelled && !expired && failure.map {
+            retryRunner.policy.allowsRetry(afterAttempt: countedAttempts, failure: $0, remaining: budget.remaining)
+        } == true
+        let reason = cancelled ? "cancelled" : expired ? "deadline exceeded" : (providerError?.code.rawValue ?? "chunk_delivery")
+        await stream.abort(reason: reason, retrying: retrying)
+        metrics.attempt(outcome: cancelled ? "cancelled" : reason)
+        logger.info("attempt ended", metadata: [LogKeys.errorKind: "\(reason)", "retrying": "\(retrying)"])
+        if expired { return DeadlineExceeded() }
+        if let kafkaError = error as? KafkaError { return ProviderError.chunkDelivery(kafkaError.description) }
+        return error
+    }
+
+    /// A successful call's stream ends with `end` once its deltas are acknowledged; a chunk the
+    /// broker did not take must not hide behind a result, so then the attempt fails.
+    @inline(never)
+    private func endStream(_ stream: inout ChunkStream, _ completion: ProviderCompletion, countedAttempts: Int,
+                           budget: RetryBudget, outcome: inout JobOutcome, logger: JobLog) async throws {
+        let retrying = retryRunner.policy.allowsRetry(afterAttempt: countedAttempts, failure: .chunkDelivery(""), remaining: budget.remaining)
+        switch await stream.end(finishReason: completion.finishReason, retryingOnFailure: retrying) {
         case .ended:
             outcome.streamEvents = stream.eventCount
             metrics.attempt(outcome: "ok")
-            return completion
         case .deliveryFailed(let error):
-            // A chunk the broker did not take must not hide behind a result: the attempt fails.
             metrics.attempt(outcome: "chunk_delivery")
             logger.info("attempt ended", metadata: [LogKeys.errorKind: "chunk_delivery"])
             throw ProviderError.chunkDelivery(error.description)
@@ -248,7 +325,7 @@ public final class JobRunner: Sendable {
 
     /// Publishes the result (and the dead-letter copy) and returns once the broker has acknowledged
     /// both. Only a message whose delivery failed is produced again; a permanent refusal throws.
-    private func publishFinal(_ result: JobResult, for message: ConsumerMessage, deadLetter: Bool, logger: Logger) async throws {
+    private func publishFinal(_ result: JobResult, for message: ConsumerMessage, deadLetter: Bool, logger: JobLog) async throws {
         var outgoing = [OutgoingMessage(topic: configuration.resultsTopic, key: result.jobID.map { Array($0.utf8) } ?? message.key,
                                         value: result.encodedForDelivery())]
         if deadLetter {
@@ -278,7 +355,6 @@ public final class JobRunner: Sendable {
 
     static let cancelledError = JobResult.ErrorInfo(kind: "cancelled", message: "cancelled by request", retryable: false)
 
-    private func elapsedMs(since start: ContinuousClock.Instant) -> Int { Int((.now - start).wholeMilliseconds) }
 }
 
 /// What the worker tells a job about cancel requests (`topic.control`).
@@ -310,6 +386,22 @@ struct RetryBudget {
     var remaining: Duration { max(.zero, limit - (ContinuousClock.now - start)) }
 }
 
+/// When and where a job message arrived, for its result.
+struct Arrival {
+    let started = ContinuousClock.now
+    /// Milliseconds from the message's timestamp to now, when it has one.
+    let queuedMs: Int?
+    let source: JobResult.Source
+
+    init(_ message: ConsumerMessage) {
+        let nowMs = Int(Date().timeIntervalSince1970 * 1000)
+        queuedMs = message.timestampMs.map { max(0, nowMs - Int($0)) }
+        source = JobResult.Source(topic: message.topic, partition: message.partition, offset: message.offset)
+    }
+
+    var elapsedMs: Int { Int((.now - started).wholeMilliseconds) }
+}
+
 /// What one job's attempts produced so far.
 struct JobOutcome {
     /// Provider calls made (each one stream).
@@ -331,6 +423,18 @@ struct JobOutcome {
     var usage: JobResult.Usage?
     var firstChunkMs: Int?
 
+    /// A new call begins: what the previous one left behind is cleared.
+    mutating func startAttempt(_ number: Int, streamID: String) {
+        attempts = number
+        self.streamID = streamID
+        streamEvents = nil
+        text = ""
+        // Provider fallbacks (issue 12): what served this attempt, when a decorator chose it.
+        provider = nil
+        model = nil
+        streamFallback = false
+    }
+
     /// Usage is summed over attempts, also failed and cut-off ones.
     mutating func addUsage(_ more: JobResult.Usage) { usage = usage.map { $0 + more } ?? more }
 }
@@ -350,5 +454,45 @@ extension ProviderError {
     /// Chunk events of an attempt were not acknowledged: retry the call as a new stream.
     static func chunkDelivery(_ message: String) -> ProviderError {
         ProviderError(code: .init("chunk_delivery"), message: message, isRetryable: true)
+    }
+}
+
+/// A job's log lines, tagged with where the job came from and which attempt is running. The
+/// metadata is built only when a line is logged at an enabled level: an open stream should not
+/// hold dictionaries for lines that are never written (issue 11: two per job before).
+struct JobLog {
+    let logger: Logger
+    let partition: Int32
+    let offset: Int64
+    var jobID: String?
+    var attempt: Int?
+    var streamID: String?
+
+    init(_ logger: Logger, partition: Int32, offset: Int64) {
+        self.logger = logger
+        self.partition = partition
+        self.offset = offset
+    }
+
+    func info(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata = [:]) {
+        logger.info(message(), metadata: self.metadata(adding: metadata()))
+    }
+
+    func warning(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata = [:]) {
+        logger.warning(message(), metadata: self.metadata(adding: metadata()))
+    }
+
+    func critical(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata = [:]) {
+        logger.critical(message(), metadata: self.metadata(adding: metadata()))
+    }
+
+    private func metadata(adding extra: Logger.Metadata) -> Logger.Metadata {
+        var metadata = extra
+        metadata[LogKeys.partition] = "\(partition)"
+        metadata[LogKeys.offset] = "\(offset)"
+        if let jobID { metadata[LogKeys.jobID] = "\(jobID)" }
+        if let attempt { metadata[LogKeys.attempt] = "\(attempt)" }
+        if let streamID { metadata[LogKeys.streamID] = "\(streamID)" }
+        return metadata
     }
 }

@@ -213,32 +213,25 @@ public final class Worker: Service, Sendable {
             return
         }
         metrics.inFlight.increment()
-        await withDiscardingTaskGroup { job in
-            job.addTask {
-                var completed = false
-                let control = JobControl(
-                    identify: { id in self.identify(id, as: key) },
-                    cancelledByRequest: { cancellation.isCancelledByRequest })
-                do {
-                    try await runner.process(lease.message, control: control)
-                    completed = true
-                } catch is CancellationError {
-                    // Revoked, shut down or stopping: no result stored, so the job is redelivered.
-                } catch {
-                    // The broker refused the result for good: stop rather than move the offset past it.
-                    self.logger.critical("stopping: \(error)", metadata: [LogKeys.partition: "\(key.partition.partition)", LogKeys.offset: "\(key.offset)"])
-                    self.stop(fatal: error)
-                }
-                cancellation.jobEnded(completed: completed)
-            }
-            if await cancellation.waitForCancelOrEnd() { job.cancelAll() }
+        var completed = false
+        let control = JobControl(
+            identify: { id in self.identify(id, as: key) },
+            cancelledByRequest: { cancellation.isCancelledByRequest })
+        do {
+            try await cancellation.run { try await runner.process(lease.message, control: control) }
+            completed = true
+        } catch is CancellationError {
+            // Revoked, shut down or stopping: no result stored, so the job is redelivered.
+        } catch {
+            // The broker refused the result for good: stop rather than move the offset past it.
+            self.logger.critical("stopping: \(error)", metadata: [LogKeys.partition: "\(key.partition.partition)", LogKeys.offset: "\(key.offset)"])
+            self.stop(fatal: error)
         }
         state.withLock { state in
             state.jobs[key] = nil
             if let id = state.idsByJob.removeValue(forKey: key), state.jobsByID[id] == key { state.jobsByID[id] = nil }
         }
         metrics.inFlight.decrement()
-        let completed = cancellation.completed
         if !completed, !Task.isCancelled, consumer.isCurrent(lease), state.withLock({ !$0.stopping && $0.fatal == nil }) {
             // Not revoked, not stopping, yet no result: its offset would hold the partition's
             // commits back for good. Stop (the job is redelivered) rather than stall silently.
@@ -343,54 +336,42 @@ struct JobEndedWithoutResult: Error, CustomStringConvertible {
     var description: String { "job at \(partition) offset \(offset) ended without a result while its partition is still assigned" }
 }
 
-/// Lets one job be cancelled from outside its task: the job's parent waits here for either the
-/// job's end or a cancel, and cancels the job's task on the latter.
+/// Lets one job be cancelled from outside its task (a revoke, a shutdown, a cancel request).
 final class JobCancellation: Sendable {
+    /// The running job's task. Only touched under the lock, and only while `run` is inside it, so
+    /// the task is alive whenever it is cancelled from here.
+    private struct RunningTask: @unchecked Sendable {
+        let task: UnsafeCurrentTask
+    }
     private struct State {
         var cancelled = false
         var byRequest = false
-        var ended = false
-        var completed = false
-        var waiter: CheckedContinuation<Bool, Never>?
+        var running: RunningTask?
     }
     private let state = Mutex(State())
 
     /// - Parameter byRequest: a cancel request (the job ends with a `cancelled` result), not a
     ///   revoke or shutdown (the job ends without a result, to be redelivered).
     func cancel(byRequest: Bool = false) {
-        resolve { state in
+        state.withLock { state in
             if !state.cancelled { state.byRequest = byRequest }
             state.cancelled = true
+            state.running?.task.cancel()
         }
     }
     var isCancelledByRequest: Bool { state.withLock { $0.byRequest } }
-    /// The job's task returned; `completed` when its result was acknowledged.
-    func jobEnded(completed: Bool) { resolve { $0.ended = true; $0.completed = completed } }
-    var completed: Bool { state.withLock { $0.completed } }
 
-    /// True when cancelled (from here, or by cancelling the waiting task) before the job ended.
-    func waitForCancelOrEnd() async -> Bool {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let outcome = state.withLock { state -> Bool? in
-                    if state.cancelled || state.ended { return state.cancelled && !state.ended }
-                    state.waiter = continuation
-                    return nil
-                }
-                if let outcome { continuation.resume(returning: outcome) }
+    /// Runs the job in the calling task, which `cancel` cancels from then on (at once when it came
+    /// first). The job runs in the task that the worker's task group made for it, not in a child of
+    /// its own: one task less per open stream (issue 11).
+    func run<T>(_ job: () async throws -> T) async rethrows -> T {
+        withUnsafeCurrentTask { task in
+            guard let task else { return }
+            state.withLock { state in
+                if state.cancelled { task.cancel() } else { state.running = RunningTask(task: task) }
             }
-        } onCancel: {
-            cancel()
         }
-    }
-
-    private func resolve(_ change: (inout State) -> Void) {
-        let resumed = state.withLock { state -> (CheckedContinuation<Bool, Never>, Bool)? in
-            change(&state)
-            guard let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            return (waiter, state.cancelled && !state.ended)
-        }
-        if let (waiter, cancelled) = resumed { waiter.resume(returning: cancelled) }
+        defer { state.withLock { $0.running = nil } }
+        return try await job()
     }
 }
