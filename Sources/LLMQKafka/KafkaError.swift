@@ -89,6 +89,9 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Hashable {
                 RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID].contains { $0.rawValue == rdError }
     }
 
+    /// librdkafka's producer queue is full (`queue.buffering.max.messages`): wait for room.
+    public var isQueueFull: Bool { rdError == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue }
+
     /// True for delivery errors that a later try of the same message can get past: timeouts, lost
     /// connections, leadership moving, too few in-sync replicas for now, a full local queue.
     /// Everything else (an unknown or forbidden topic, a message too large, a purge at close, a

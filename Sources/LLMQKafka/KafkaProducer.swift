@@ -129,7 +129,7 @@ public final class KafkaProducer: Sendable {
             let observed = client.queueSpace.reportCount
             do {
                 return try produceNow(message, handler: handler)
-            } catch let error as KafkaError where error.rdError == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue {
+            } catch let error as KafkaError where error.isQueueFull {
                 if cancellable { try Task.checkCancellation() }
                 await client.queueSpace.waitForReport(after: observed, cancellable: cancellable)
             }

@@ -60,7 +60,7 @@ public struct ErnieProvider: Provider {
     public func complete(
         _ request: ProviderRequest,
         timeouts: Timeouts,
-        onDelta: (String) async throws -> Void
+        into sink: any DeltaSink
     ) async throws -> ProviderCompletion {
         let body: ByteBuffer
         do {
@@ -71,13 +71,10 @@ public struct ErnieProvider: Provider {
         var refreshed = false
         while true {
             let token = try await self.accessToken(timeouts: timeouts)
-            var delivered = false
+            let observed = ObservedSink(sink)
             do {
-                return try await self.attempt(request, body: body, token: token, timeouts: timeouts) { text in
-                    delivered = true
-                    try await onDelta(text)
-                }
-            } catch let error as ProviderError where ErnieWire.isTokenError(error.providerCode) && !refreshed && !delivered {
+                return try await self.attempt(request, body: body, token: token, timeouts: timeouts, sink: observed)
+            } catch let error as ProviderError where ErnieWire.isTokenError(error.providerCode) && !refreshed && !observed.delivered {
                 guard let tokens = self.tokens else { throw error }
                 self.logger.debug("ERNIE access token rejected, refreshing", metadata: ["error_code": "\(error.providerCode ?? 0)"])
                 await tokens.invalidate(token)
@@ -113,37 +110,35 @@ public struct ErnieProvider: Provider {
         body: ByteBuffer,
         token: String,
         timeouts: Timeouts,
-        onDelta: (String) async throws -> Void
+        sink: any DeltaSink
     ) async throws -> ProviderCompletion {
         let model = request.model ?? self.model
         // This URL holds the token: it goes to AsyncHTTPClient and nowhere else (no logs, no errors).
-        var httpRequest = HTTPClientRequest(url: "\(self.baseURL)/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/\(model)?access_token=\(token)")
-        httpRequest.method = .POST
-        httpRequest.headers.add(name: "content-type", value: "application/json")
+        let url = "\(self.baseURL)/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/\(model)?access_token=\(token)"
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
         let secrets = self.secrets(token: token)
         let http = HTTPCall(client: self.client, secrets: secrets, logger: self.logger)
-        return try await http.perform(httpRequest, body: body, timeouts: timeouts, streaming: request.stream,
-                                 onSent: request.onRequestSent) { response, watchdog in
-            request.onResponseHead?(RateLimitHeaders(status: Int(response.status.code), headers: response.headers))
-            guard response.status == .ok else {
-                let errorBody = try await HTTPCall.collect(response, limit: 64 * 1024)
-                if let event = try? JSONCoding.decode(ErnieWire.Event.self, from: errorBody, using: JSONDecoder()),
+        let outcome = try await http.perform(
+            url: url, headers: headers, body: body, timeouts: timeouts, streaming: request.stream,
+            onSent: request.onRequestSent, onHead: request.onResponseHead,
+            decoder: ErnieStreamDecoder(model: model, secrets: secrets), sink: sink)
+        switch outcome {
+        case .streamed(let completion):
+            return completion
+        case .whole(let status, let headers, let body):
+            guard status == .ok else {
+                if let event = try? JSONCoding.decode(ErnieWire.Event.self, from: body, using: JSONDecoder()),
                     let code = event.error_code, code != 0
                 {
                     var error = ErnieWire.error(code: code, message: event.error_msg, secrets: secrets, partialUsage: nil)
-                    error.httpStatus = Int(response.status.code)
+                    error.httpStatus = Int(status.code)
                     throw error
                 }
-                throw OpenAIWire.statusError(status: Int(response.status.code), headers: response.headers, body: errorBody, secrets: secrets)
-            }
-            let contentType = response.headers.first(name: "content-type") ?? ""
-            if request.stream, contentType.contains("text/event-stream") {
-                var decoder = ErnieStreamDecoder(model: model, secrets: secrets)
-                return try await HTTPCall.readStream(response, watchdog: watchdog, decoder: &decoder, onDelta: onDelta)
+                throw OpenAIWire.statusError(status: Int(status.code), headers: headers, body: body, secrets: secrets)
             }
             // Non-streaming, or an error sent as plain JSON before any stream began.
-            let whole = try await HTTPCall.collect(response)
-            return try await Self.readWhole(whole, model: model, secrets: secrets, onDelta: onDelta)
+            return try await Self.readWhole(body, model: model, secrets: secrets, sink: sink)
         }
     }
 
@@ -151,7 +146,7 @@ public struct ErnieProvider: Provider {
         _ body: ByteBuffer,
         model: String,
         secrets: Secrets,
-        onDelta: (String) async throws -> Void
+        sink: any DeltaSink
     ) async throws -> ProviderCompletion {
         let decoded: ErnieWire.Event
         do {
@@ -163,7 +158,7 @@ public struct ErnieProvider: Provider {
         var whole = decoded
         whole.is_end = true  // a non-streamed response is its own end
         if let text = try decoder.apply(whole), !text.isEmpty {
-            try await HTTPCall.deliver(text, to: onDelta)
+            try await sink.deliver(text)
         }
         return decoder.completion
     }

@@ -5,93 +5,89 @@ import NIOHTTP1
 
 /// Runs one HTTP request of a provider call under a `CallWatchdog`, on the shared `HTTPClient`.
 ///
-/// The response handler runs in a child task racing the watchdog: when a limit fires (or the caller
-/// is cancelled) the child is cancelled, which makes AsyncHTTPClient cancel the request and close
-/// the connection at once. The handler is non-escaping; it is only ever called by that one child
-/// task, which the task group awaits before `perform` returns, so no call outlives `perform`.
+/// The response is read by a `ResponseReader` (AsyncHTTPClient's delegate API) on the event loop of
+/// its connection: a streamed body goes from the channel read through the SSE parser and the
+/// provider's decoder to the caller's `DeltaSink` without waking a task per body part. The calling
+/// task waits once, for the whole response. When a limit fires, the watchdog fails the request;
+/// when the caller is cancelled, the request is cancelled; either closes the connection at once.
 struct HTTPCall: Sendable {
     let client: HTTPClient
     let secrets: Secrets
     let logger: Logger
-    /// One executor per event loop of the client's group, made once: calls pick one in turn.
-    private let executors: [EventLoopTaskExecutor]
 
     init(client: HTTPClient, secrets: Secrets, logger: Logger) {
         self.client = client
         self.secrets = secrets
         self.logger = logger
-        self.executors = client.eventLoopGroup.makeIterator().map(EventLoopTaskExecutor.init)
     }
 
-    /// The executor of the group's next loop (round robin, as the group itself hands them out).
-    private func nextExecutor() -> EventLoopTaskExecutor {
-        let loop = self.client.eventLoopGroup.next()
-        return self.executors.first { $0.eventLoop === loop } ?? EventLoopTaskExecutor(loop)
-    }
-
-    /// Wraps an error thrown by the caller's `onDelta`, so it passes through unchanged.
+    /// Wraps an error thrown by the caller's sink, so it passes through unchanged.
     struct DeltaFailure: Error {
         let underlying: any Error
     }
 
-    /// Not inlined: a call's async frames stay allocated for as long as the stream is open, so the
-    /// task group's state lives in this frame only, not in every provider's (issue 11).
+    /// What a response came to.
+    enum Outcome: Sendable {
+        /// A `text/event-stream` answer to a streaming call, read to its terminal event: every
+        /// piece went to the sink.
+        case streamed(ProviderCompletion)
+        /// Anything else (an error status, a whole JSON body): status, headers and the body (at
+        /// most 1 MiB; 64 KiB for an error status), for the provider to decode.
+        case whole(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer)
+    }
+
+    /// Sends a POST and reads its response. A `200` `text/event-stream` answer to a streaming call
+    /// is decoded with `decoder` as it arrives; anything else is collected for the caller.
+    ///
+    /// - Parameters:
+    ///   - onSent: told once the request head went out (the connection's set-up is over).
+    ///   - onHead: told the status and rate-limit headers of the response head.
     @inline(never)
-    func perform<T: Sendable>(
-        _ request: HTTPClientRequest,
+    func perform<Decoder: StreamEventDecoder>(
+        url: String,
+        headers: HTTPHeaders,
         body: ByteBuffer,
         timeouts: Timeouts,
         streaming: Bool,
-        onSent: (@Sendable () -> Void)? = nil,
-        handle: (HTTPClientResponse, CallWatchdog) async throws -> T
-    ) async throws -> T {
-        let watchdog = CallWatchdog(timeouts: timeouts, streaming: streaming)
-        var prepared = request
-        // A streamed body tells us when the connection is up: AsyncHTTPClient pulls it only after
-        // the request head went out. That is what lets the connect limit be per call.
-        prepared.body = .stream(SignallingBody(buffer: body, watchdog: watchdog, onSent: onSent), length: .known(Int64(body.readableBytes)))
-        let request = prepared
-        let client = self.client
-        let call = self
-        let executor = self.nextExecutor()
+        onSent: (@Sendable () -> Void)?,
+        onHead: (@Sendable (RateLimitHeaders) -> Void)?,
+        decoder: Decoder,
+        sink: any DeltaSink
+    ) async throws -> Outcome {
+        let request: HTTPClient.Request
         do {
-            return try await withoutActuallyEscaping(handle) { handle in
-                let handler = UncheckedHandler(handle: handle)
-                return try await withThrowingTaskGroup(of: T?.self) { group in
-                    group.addTask {
-                        try await watchdog.run()
-                        return nil
-                    }
-                    // The response is read on an event loop of the client's group: AsyncHTTPClient
-                    // asks `any()` for the request's preferred loop, which is this task's own loop.
-                    group.addTask(executorPreference: executor) {
-                        var headReceived = false
-                        do {
-                            // No logger for AsyncHTTPClient: its request logs could carry the URL (ERNIE's holds the token).
-                            let response = try await client.execute(request, deadline: watchdog.totalDeadline)
-                            headReceived = true
-                            watchdog.connected()
-                            return try await handler.handle(response, watchdog)
-                        } catch {
-                            throw call.map(error, afterHead: headReceived)
-                        }
-                    }
-                    while let outcome = try await group.next() {
-                        if let value = outcome {
-                            group.cancelAll()
-                            return value
-                        }
-                    }
-                    throw CancellationError()
+            request = try HTTPClient.Request(url: url, method: .POST, headers: headers, body: .byteBuffer(body))
+        } catch {
+            throw ProviderError(code: .badRequest, message: "cannot make the request: \(self.secrets.redact(String(describing: error)))")
+        }
+        let watchdog = CallWatchdog(timeouts: timeouts, streaming: streaming)
+        let loop = self.client.eventLoopGroup.next()
+        let reader = ResponseReader(loop: loop, watchdog: watchdog, streaming: streaming, onSent: onSent, onHead: onHead,
+                                    decoder: decoder, sink: sink)
+        // No logger for AsyncHTTPClient: its request logs could carry the URL (ERNIE's holds the token).
+        let task = self.client.execute(request: request, delegate: reader, eventLoop: .delegateAndChannel(on: loop),
+                                       deadline: watchdog.totalDeadline)
+        do {
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // Returns when cancelled; throws when a limit fired, which ends the request.
+                    do { try await watchdog.run() } catch { task.fail(reason: error) }
+                }
+                defer { group.cancelAll() }
+                return try await withTaskCancellationHandler {
+                    try await task.futureResult.get()
+                } onCancel: {
+                    task.cancel()
                 }
             }
-        } catch let failure as DeltaFailure {
-            throw failure.underlying
         } catch {
+            // A backpressure wait may still run: it must end before the caller touches its sink again.
+            await reader.endBackpressure()
+            if let failure = error as? DeltaFailure { throw failure.underlying }
             if Task.isCancelled {
                 throw ProviderError(code: .cancelled, message: "the call was cancelled")
             }
-            throw self.map(error, afterHead: true)
+            throw self.map(error, afterHead: reader.headReceived)
         }
     }
 
@@ -147,40 +143,6 @@ struct HTTPCall: Sendable {
             return .milliseconds(Int64(seconds * 1000))
         }
         return nil
-    }
-}
-
-/// The caller's non-escaping handler made callable from the one child task that uses it.
-/// `@unchecked Sendable` is safe: exactly one task calls it, sequentially, and the task group
-/// ends that task before `withoutActuallyEscaping` returns.
-private struct UncheckedHandler<T>: @unchecked Sendable {
-    let handle: (HTTPClientResponse, CallWatchdog) async throws -> T
-}
-
-/// A one-buffer request body that marks the connection as established when it is first pulled.
-struct SignallingBody: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    let buffer: ByteBuffer
-    let watchdog: CallWatchdog
-    /// Told with the watchdog: the connection is up and the request head went out.
-    var onSent: (@Sendable () -> Void)?
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var buffer: ByteBuffer?
-        let watchdog: CallWatchdog
-        let onSent: (@Sendable () -> Void)?
-
-        mutating func next() async -> ByteBuffer? {
-            guard let buffer = self.buffer else { return nil }
-            self.buffer = nil
-            self.watchdog.connected()
-            self.onSent?()
-            return buffer
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(buffer: self.buffer, watchdog: self.watchdog, onSent: self.onSent)
     }
 }
 

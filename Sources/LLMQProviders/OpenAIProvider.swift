@@ -43,45 +43,42 @@ public struct OpenAIProvider: Provider {
     public func complete(
         _ request: ProviderRequest,
         timeouts: Timeouts,
-        onDelta: (String) async throws -> Void
+        into sink: any DeltaSink
     ) async throws -> ProviderCompletion {
-        let (httpRequest, body) = try self.httpRequest(for: request)
+        let (headers, body) = try self.httpRequest(for: request)
         let secrets = self.http.secrets
-        return try await self.http.perform(httpRequest, body: body, timeouts: timeouts, streaming: request.stream,
-                                 onSent: request.onRequestSent) { response, watchdog in
-            request.onResponseHead?(RateLimitHeaders(status: Int(response.status.code), headers: response.headers))
-            guard response.status == .ok else {
-                let errorBody = try await HTTPCall.collect(response, limit: 64 * 1024)
-                throw OpenAIWire.statusError(status: Int(response.status.code), headers: response.headers, body: errorBody, secrets: secrets)
-            }
-            let contentType = response.headers.first(name: "content-type") ?? ""
-            if request.stream, contentType.contains("text/event-stream") {
-                var decoder = OpenAIStreamDecoder(secrets: secrets)
-                return try await HTTPCall.readStream(response, watchdog: watchdog, decoder: &decoder, onDelta: onDelta)
+        let outcome = try await self.http.perform(
+            url: self.url, headers: headers, body: body, timeouts: timeouts, streaming: request.stream,
+            onSent: request.onRequestSent, onHead: request.onResponseHead,
+            decoder: OpenAIStreamDecoder(secrets: secrets), sink: sink)
+        switch outcome {
+        case .streamed(let completion):
+            return completion
+        case .whole(let status, let headers, let body):
+            guard status == .ok else {
+                throw OpenAIWire.statusError(status: Int(status.code), headers: headers, body: body, secrets: secrets)
             }
             // Non-streaming, or a server that ignored `stream: true`: one JSON document.
-            let whole = try await HTTPCall.collect(response)
-            return try await Self.readWhole(whole, secrets: secrets, onDelta: onDelta)
+            return try await Self.readWhole(body, secrets: secrets, sink: sink)
         }
     }
 
-    /// The HTTP request of a call. Synchronous, so its temporaries stay off the call's async frame.
-    private func httpRequest(for request: ProviderRequest) throws -> (HTTPClientRequest, ByteBuffer) {
+    /// The headers and body of a call. Synchronous, so its temporaries stay off the call's async frame.
+    private func httpRequest(for request: ProviderRequest) throws -> (HTTPHeaders, ByteBuffer) {
         let body: ByteBuffer
         do {
             body = try JSONCoding.encode(OpenAIWire.Request(request, defaultModel: self.model))
         } catch {
             throw ProviderError(code: .badRequest, message: "cannot encode the request: \(error)")
         }
-        var httpRequest = HTTPClientRequest(url: self.url)
-        httpRequest.method = .POST
-        httpRequest.headers.add(name: "content-type", value: "application/json")
-        httpRequest.headers.add(name: "accept", value: request.stream ? "text/event-stream" : "application/json")
-        if let apiKey { httpRequest.headers.add(name: "authorization", value: "Bearer \(apiKey)") }
-        return (httpRequest, body)
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "accept", value: request.stream ? "text/event-stream" : "application/json")
+        if let apiKey { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+        return (headers, body)
     }
 
-    private static func readWhole(_ body: ByteBuffer, secrets: Secrets, onDelta: (String) async throws -> Void) async throws -> ProviderCompletion {
+    private static func readWhole(_ body: ByteBuffer, secrets: Secrets, sink: any DeltaSink) async throws -> ProviderCompletion {
         let decoded: OpenAIWire.Chunk
         do {
             decoded = try JSONCoding.decode(OpenAIWire.Chunk.self, from: body, using: JSONDecoder())
@@ -95,7 +92,7 @@ public struct OpenAIProvider: Provider {
             throw ProviderError(code: .malformedEvent, message: "the response has no choices")
         }
         if let text = choice.message?.content, !text.isEmpty {
-            try await HTTPCall.deliver(text, to: onDelta)
+            try await sink.deliver(text)
         }
         return ProviderCompletion(finishReason: choice.finish_reason, usage: decoded.usage?.tokenUsage, model: decoded.model)
     }

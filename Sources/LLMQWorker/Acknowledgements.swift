@@ -18,6 +18,10 @@ final class Acknowledgements: DeliveryHandler {
     /// Call when the producer refused the message (it will get no delivery report).
     func produceRefused(_ error: KafkaError) { complete(error) }
 
+    /// Call when the message was not handed over after all (librdkafka's queue was full): it is
+    /// no longer pending, and nothing failed.
+    func withdrawn() { complete(nil) }
+
     func deliveryCompleted(_ result: Result<DeliveryReport, KafkaError>) {
         if case .failure(let error) = result { complete(error) } else { complete(nil) }
     }

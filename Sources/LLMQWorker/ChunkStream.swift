@@ -1,5 +1,6 @@
 import LLMQCore
 import LLMQKafka
+import LLMQProviders
 
 /// One provider call's chunk events, keyed by job id and numbered from 0 without gaps, produced
 /// through the publisher without waiting for each acknowledgement.
@@ -48,6 +49,19 @@ struct ChunkStream {
         precondition(isOpen, "chunk event after the stream's final event")
         try await publisher.enqueue(nextMessage(kind), acks: acks, cancellable: true)
         uncounted += 1
+    }
+
+    /// Produces a delta without waiting, from the thread that reads the provider's response. When
+    /// librdkafka's queue is full, the event is produced by the returned wait instead (the reader
+    /// pauses until then, so the stream's order holds). Throws when the producer refuses it.
+    mutating func offer(_ kind: ChunkEvent.Kind) throws -> DeltaBackpressure? {
+        precondition(isOpen, "chunk event after the stream's final event")
+        let message = nextMessage(kind)
+        uncounted += 1
+        if try publisher.enqueueNow(message, acks: acks) { return nil }
+        let publisher = self.publisher
+        let acks = self.acks
+        return DeltaBackpressure { try await publisher.enqueue(message, acks: acks, cancellable: true) }
     }
 
     /// Ends the stream with `end` once every earlier event is acknowledged, and waits for the

@@ -261,23 +261,15 @@ public final class JobRunner: Sendable {
     /// The streaming phase: `start`, then a chunk event per delta as the provider sends them.
     @inline(never)
     private func callProvider(_ request: ProviderRequest, timeouts: Timeouts, stream: inout ChunkStream) async throws -> ProviderCall {
-        let governor = self.governor
-        var firstChunk: ContinuousClock.Instant?
         let callStarted = ContinuousClock.now
         try await stream.emit(.start)
-        var text = ""
-        var coalescer = DeltaCoalescer(minBytes: configuration.chunkCoalesceBytes, maxDelay: configuration.chunkCoalesceDelay)
-        let completion = try await provider.complete(request, timeouts: timeouts) { delta in
-            if firstChunk == nil {
-                let now = ContinuousClock.now
-                firstChunk = now
-                governor.firstChunkArrived(after: now - callStarted)
-            }
-            text += delta
-            if let merged = coalescer.add(delta) { try await stream.emit(.delta(merged)) }
-        }
-        if let rest = coalescer.flush() { try await stream.emit(.delta(rest)) }
-        return ProviderCall(completion: completion, text: text, started: callStarted, firstChunk: firstChunk)
+        let sink = AttemptSink(stream: stream, governor: governor, callStarted: callStarted,
+                               coalescer: DeltaCoalescer(minBytes: configuration.chunkCoalesceBytes, maxDelay: configuration.chunkCoalesceDelay))
+        // The stream comes back with its numbering and acknowledgements moved on, also on failure.
+        defer { stream = sink.stream }
+        let completion = try await provider.complete(request, timeouts: timeouts, into: sink)
+        if let rest = sink.coalescer.flush() { try await sink.stream.emit(.delta(rest)) }
+        return ProviderCall(completion: completion, text: sink.text, started: callStarted, firstChunk: sink.firstChunk)
     }
 
     /// A failed call: its stream ends with `abort`; returns the error the attempt throws.
@@ -384,6 +376,38 @@ struct RetryBudget {
     var deadlineBinds: Bool { limit < total }
     /// What is left of the budget now.
     var remaining: Duration { max(.zero, limit - (ContinuousClock.now - start)) }
+}
+
+/// One call's deltas on their way into its chunk stream.
+///
+/// The provider offers them in order from the thread that reads its response (an event loop for
+/// a streaming call) and never after `complete` returned; the job's task reads the state only
+/// after that. Access is therefore never concurrent, which is what `@unchecked Sendable` rests on.
+final class AttemptSink: DeltaSink, @unchecked Sendable {
+    var stream: ChunkStream
+    var coalescer: DeltaCoalescer
+    private(set) var text = ""
+    private(set) var firstChunk: ContinuousClock.Instant?
+    private let governor: ProviderGovernor
+    private let callStarted: ContinuousClock.Instant
+
+    init(stream: ChunkStream, governor: ProviderGovernor, callStarted: ContinuousClock.Instant, coalescer: DeltaCoalescer) {
+        self.stream = stream
+        self.governor = governor
+        self.callStarted = callStarted
+        self.coalescer = coalescer
+    }
+
+    func offer(_ delta: String) throws -> DeltaBackpressure? {
+        if firstChunk == nil {
+            let now = ContinuousClock.now
+            firstChunk = now
+            governor.firstChunkArrived(after: now - callStarted)
+        }
+        text += delta
+        guard let merged = coalescer.add(delta) else { return nil }
+        return try stream.offer(.delta(merged))
+    }
 }
 
 /// When and where a job message arrived, for its result.

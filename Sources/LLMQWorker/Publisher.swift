@@ -26,6 +26,24 @@ struct Publisher: Sendable {
         }
     }
 
+    /// Hands a message to the producer if its queue has room, without waiting: true when taken,
+    /// false when the queue is full (nothing was counted; `enqueue` waits for room). Throws, as
+    /// `enqueue` does, when the producer refuses it otherwise.
+    func enqueueNow(_ message: OutgoingMessage, acks: Acknowledgements) throws -> Bool {
+        acks.willProduce()
+        do {
+            try producer.produceNow(message, handler: acks)
+            return true
+        } catch let error as KafkaError where error.isQueueFull {
+            acks.withdrawn()
+            return false
+        } catch let error as KafkaError {
+            acks.produceRefused(error)
+            metrics.produceError(topic: message.topic)
+            throw error
+        }
+    }
+
     /// Delivers every message and returns once each is acknowledged. A message whose delivery
     /// fails with a retriable error (a timeout, a leader moving) is produced again, alone, with
     /// backoff; messages already acknowledged are never produced twice. A decided result goes out

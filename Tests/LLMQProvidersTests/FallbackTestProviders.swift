@@ -22,7 +22,7 @@ final class ScriptedProvider: Provider, Sendable {
     /// Every request received, in order.
     var requests: [ProviderRequest] { self.state.withLock { $0.requests } }
 
-    func complete(_ request: ProviderRequest, timeouts: Timeouts, onDelta: (String) async throws -> Void) async throws -> ProviderCompletion {
+    func complete(_ request: ProviderRequest, timeouts: Timeouts, into sink: any DeltaSink) async throws -> ProviderCompletion {
         let step = self.state.withLock { state in
             state.requests.append(request)
             return state.steps.count > 1 ? state.steps.removeFirst() : state.steps[0]
@@ -32,10 +32,10 @@ final class ScriptedProvider: Provider, Sendable {
             // A stream in two pieces, or the whole text at once: what the decorators pass on.
             if request.stream, text.count > 1 {
                 let middle = text.index(text.startIndex, offsetBy: text.count / 2)
-                try await onDelta(String(text[..<middle]))
-                try await onDelta(String(text[middle...]))
+                try await sink.deliver(String(text[..<middle]))
+                try await sink.deliver(String(text[middle...]))
             } else {
-                try await onDelta(text)
+                try await sink.deliver(text)
             }
             return ProviderCompletion(finishReason: "stop", model: model)
         case .fail(let code):

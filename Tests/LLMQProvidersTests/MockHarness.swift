@@ -57,6 +57,29 @@ func chat(_ prompt: String, stream: Bool = true) -> ProviderRequest {
     ProviderRequest(messages: [JobMessage(role: "system", content: "be brief"), JobMessage(role: "user", content: prompt)], stream: stream)
 }
 
+/// A sink that runs a closure for each piece where the provider offers it (on an event loop, for
+/// a streamed call). Tests read what the closure captured only after `complete` returned, so the
+/// closure never runs concurrently with them.
+final class ClosureSink: DeltaSink, @unchecked Sendable {
+    private let onDelta: (String) throws -> Void
+
+    init(_ onDelta: @escaping (String) throws -> Void) {
+        self.onDelta = onDelta
+    }
+
+    func offer(_ text: String) throws -> DeltaBackpressure? {
+        try self.onDelta(text)
+        return nil
+    }
+}
+
+extension Provider {
+    /// `complete` with a closure per piece (see `ClosureSink`).
+    func complete(_ request: ProviderRequest, timeouts: Timeouts, onDelta: @escaping (String) throws -> Void) async throws -> ProviderCompletion {
+        try await self.complete(request, timeouts: timeouts, into: ClosureSink(onDelta))
+    }
+}
+
 /// Runs one call and returns its text alongside the completion.
 func collect(_ provider: some Provider, _ request: ProviderRequest, timeouts: Timeouts = .default) async throws -> (String, ProviderCompletion, Int) {
     var text = ""

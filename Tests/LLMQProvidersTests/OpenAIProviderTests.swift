@@ -19,7 +19,7 @@ struct OpenAIProviderTests {
         }
     }
 
-    /// The hot path reads a stream on an event loop of the client's group (`EventLoopTaskExecutor`):
+    /// The hot path reads a stream on an event loop of the client's group (`ResponseReader`):
     /// every delta reaches the caller there, with no hop to the global executor per body part.
     @Test func deltasArriveOnAnEventLoopOfTheClient() async throws {
         try await MockHarness.with { mock in

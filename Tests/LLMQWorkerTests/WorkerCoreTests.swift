@@ -209,7 +209,7 @@ struct WorkerCoreTests {
 /// A provider that must never be called (the worker stops before it takes a job).
 struct UnusedProvider: Provider {
     var name: String { "unused" }
-    func complete(_ request: ProviderRequest, timeouts: Timeouts, onDelta: (String) async throws -> Void) async throws -> ProviderCompletion {
+    func complete(_ request: ProviderRequest, timeouts: Timeouts, into sink: any DeltaSink) async throws -> ProviderCompletion {
         Issue.record("the provider was called")
         throw CancellationError()
     }

@@ -55,28 +55,23 @@ public struct FallbackProvider: Provider {
     public func complete(
         _ request: ProviderRequest,
         timeouts: Timeouts,
-        onDelta: (String) async throws -> Void
+        into sink: any DeltaSink
     ) async throws -> ProviderCompletion {
         if request.attempt > self.policy.afterAttempts {
-            return try await self.viaFallback(request, reason: .retry, timeouts: timeouts, onDelta: onDelta)
+            return try await self.viaFallback(request, reason: .retry, timeouts: timeouts, sink: sink)
         }
         let route = self.shared.circuit.withLock { $0.route(at: self.stopwatch.elapsed) }
         if route == .fallback {
-            return try await self.viaFallback(request, reason: .circuitOpen, timeouts: timeouts, onDelta: onDelta)
+            return try await self.viaFallback(request, reason: .circuitOpen, timeouts: timeouts, sink: sink)
         }
         let probe = route == .probe
         // The caller's own failures (a chunk the broker refused) say nothing about the primary.
-        var failedInDelta = false
+        let observed = ObservedSink(sink)
         do {
-            let completion = try await self.primary.complete(request, timeouts: timeouts) { delta in
-                do { try await onDelta(delta) } catch {
-                    failedInDelta = true
-                    throw error
-                }
-            }
+            let completion = try await self.primary.complete(request, timeouts: timeouts, into: observed)
             self.record { $0.primarySucceeded() }
             return completion
-        } catch let error as ProviderError where !failedInDelta && !Task.isCancelled {
+        } catch let error as ProviderError where !observed.failed && !Task.isCancelled {
             if error.code == .rateLimited {
                 // Busy, not down: rate limits are the budget's business, not the circuit's.
                 if probe { self.update { $0.probeAbandoned(at: self.stopwatch.elapsed) } }
@@ -97,13 +92,13 @@ public struct FallbackProvider: Provider {
         _ request: ProviderRequest,
         reason: Reason,
         timeouts: Timeouts,
-        onDelta: (String) async throws -> Void
+        sink: any DeltaSink
     ) async throws -> ProviderCompletion {
         self.onEvent(.servedByFallback(reason))
         var request = request
         request.model = self.fallbackModel
         do {
-            var completion = try await self.fallback.complete(request, timeouts: timeouts, onDelta: onDelta)
+            var completion = try await self.fallback.complete(request, timeouts: timeouts, into: sink)
             completion.provider = self.fallback.name
             completion.model = completion.model ?? self.fallbackModel
             return completion

@@ -31,22 +31,17 @@ public struct StreamFallbackProvider: Provider {
     public func complete(
         _ request: ProviderRequest,
         timeouts: Timeouts,
-        onDelta: (String) async throws -> Void
+        into sink: any DeltaSink
     ) async throws -> ProviderCompletion {
-        guard request.stream else { return try await self.base.complete(request, timeouts: timeouts, onDelta: onDelta) }
+        guard request.stream else { return try await self.base.complete(request, timeouts: timeouts, into: sink) }
         let (mayStream, resumed) = self.shared.state.withLock { $0.mayStream(at: self.stopwatch.elapsed) }
         if let resumed { self.onTransition(resumed) }
         if mayStream {
             // The caller's own failures (a chunk the broker refused) say nothing about the stream.
-            var failedInDelta = false
+            let observed = ObservedSink(sink)
             do {
-                return try await self.base.complete(request, timeouts: timeouts) { delta in
-                    do { try await onDelta(delta) } catch {
-                        failedInDelta = true
-                        throw error
-                    }
-                }
-            } catch let error as ProviderError where !failedInDelta && !Task.isCancelled
+                return try await self.base.complete(request, timeouts: timeouts, into: observed)
+            } catch let error as ProviderError where !observed.failed && !Task.isCancelled
                 && StreamFallbackPolicy.isInterruption(error.code)
             {
                 let stopped = self.shared.state.withLock { $0.interrupted(at: self.stopwatch.elapsed) }
@@ -56,7 +51,7 @@ public struct StreamFallbackProvider: Provider {
         }
         var whole = request
         whole.stream = false
-        var completion = try await self.base.complete(whole, timeouts: timeouts, onDelta: onDelta)
+        var completion = try await self.base.complete(whole, timeouts: timeouts, into: sink)
         completion.streamFallback = true
         return completion
     }
