@@ -4,8 +4,9 @@ import Synchronization
 /// Enforces the connect / first-chunk / idle / total limits of one call.
 ///
 /// The body-reading loop only stores a timestamp per chunk (one clock reading, one atomic store):
-/// no timer is re-armed per chunk and nothing is allocated. The watchdog task wakes at the earliest
-/// deadline that could apply, re-reads the state, and either sleeps again or throws the matching error.
+/// no timer is re-armed per chunk and nothing is allocated. A timer fires at the earliest deadline
+/// that could apply, `check` re-reads the state, and the timer is either re-armed or the call is
+/// failed with the matching error.
 /// Times are nanoseconds since the call started, on an injectable clock (`Stopwatch`).
 final class CallWatchdog: Sendable {
     enum Phase: Int {
@@ -57,21 +58,27 @@ final class CallWatchdog: Sendable {
         self.mark.store(self.now, ordering: .relaxed)
     }
 
-    /// Sleeps until a limit is exceeded, then throws its `ProviderError`. Returns when cancelled.
-    func run() async throws {
-        while true {
-            let (deadline, code, limit) = self.nextDeadline()
-            let now = self.now
-            if now >= deadline {
-                throw ProviderError(code: code, message: "no progress within \(limit)")
-            }
-            do {
-                let wakeUp = self.wakeUp(before: deadline, now: now)
-                try await self.stopwatch.sleep(untilElapsed: .nanoseconds(Int64(clamping: wakeUp)))
-            } catch {
-                return
-            }
-        }
+    /// What the watchdog finds when it looks now.
+    enum Check: Equatable {
+        /// A limit was exceeded: the call must end with this error.
+        case expired(ProviderError.Code, limit: Duration)
+        /// Nothing is exceeded yet; look again after this long.
+        case lookAgain(after: Duration)
+    }
+
+    /// Looks at the state now: a limit exceeded, or when to look next. `ResponseReader` calls it
+    /// from a timer on the connection's event loop (no task per call); tests call it after
+    /// advancing a test clock.
+    func check() -> Check {
+        let (deadline, code, limit) = self.nextDeadline()
+        let now = self.now
+        if now >= deadline { return .expired(code, limit: limit) }
+        return .lookAgain(after: .nanoseconds(Int64(clamping: self.wakeUp(before: deadline, now: now) - now)))
+    }
+
+    /// The error a call ends with when `check` found a limit exceeded.
+    static func error(_ code: ProviderError.Code, limit: Duration) -> ProviderError {
+        ProviderError(code: code, message: "no progress within \(limit)")
     }
 
     /// Nanoseconds since the start.

@@ -8,8 +8,9 @@ import NIOHTTP1
 /// The response is read by a `ResponseReader` (AsyncHTTPClient's delegate API) on the event loop of
 /// its connection: a streamed body goes from the channel read through the SSE parser and the
 /// provider's decoder to the caller's `DeltaSink` without waking a task per body part. The calling
-/// task waits once, for the whole response. When a limit fires, the watchdog fails the request;
-/// when the caller is cancelled, the request is cancelled; either closes the connection at once.
+/// task waits once, for the whole response. When a limit fires, the reader's watchdog timer fails
+/// the request; when the caller is cancelled, the request is cancelled; either closes the
+/// connection at once.
 struct HTTPCall: Sendable {
     let client: HTTPClient
     let secrets: Secrets
@@ -67,18 +68,12 @@ struct HTTPCall: Sendable {
         // No logger for AsyncHTTPClient: its request logs could carry the URL (ERNIE's holds the token).
         let task = self.client.execute(request: request, delegate: reader, eventLoop: .delegateAndChannel(on: loop),
                                        deadline: watchdog.totalDeadline)
+        reader.watch(task)
         do {
-            return try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    // Returns when cancelled; throws when a limit fired, which ends the request.
-                    do { try await watchdog.run() } catch { task.fail(reason: error) }
-                }
-                defer { group.cancelAll() }
-                return try await withTaskCancellationHandler {
-                    try await task.futureResult.get()
-                } onCancel: {
-                    task.cancel()
-                }
+            return try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
             }
         } catch {
             // A backpressure wait may still run: it must end before the caller touches its sink again.

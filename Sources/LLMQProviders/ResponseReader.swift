@@ -10,7 +10,10 @@ import Synchronization
 /// `DeltaSink`, synchronously, right after the channel read. No task is woken per body part, and
 /// nothing here blocks. When the sink asks for a wait (librdkafka's queue is full), the reader
 /// returns a future that completes after it, and AsyncHTTPClient stops reading the connection
-/// until then. The watchdog is fed a timestamp per body part and one at the first event.
+/// until then. The watchdog is fed a timestamp per body part and one at the first event, and a
+/// timer on the same loop asks it, at the earliest deadline that could apply, whether a limit is
+/// exceeded; if one is, the request is failed with that limit's error. So a call needs no task of
+/// its own: the caller's task waits once, for the whole response.
 ///
 /// Every delegate call runs on `loop` (`.delegateAndChannel(on:)`), one at a time, so the state
 /// needs no lock; `@unchecked Sendable` rests on that. The few fields the calling task reads after
@@ -40,6 +43,9 @@ final class ResponseReader<Decoder: StreamEventDecoder>: HTTPClientResponseDeleg
     private var status = HTTPResponseStatus.ok
     private var headers = HTTPHeaders()
     private var collected = ByteBuffer()
+    /// The watchdog's next look, while the request runs.
+    private var watch: Scheduled<Void>?
+    private var ended = false
 
     private let headFlag = Atomic<Bool>(false)
     /// The task that waits out the sink's backpressure, while one does.
@@ -54,6 +60,34 @@ final class ResponseReader<Decoder: StreamEventDecoder>: HTTPClientResponseDeleg
         self.onHead = onHead
         self.decoder = decoder
         self.sink = sink
+    }
+
+    /// Starts the watchdog's timer for `task` (the request this reader reads).
+    func watch(_ task: HTTPClient.Task<Response>) {
+        self.loop.execute { self.lookAgain(after: .zero, task: task) }
+    }
+
+    private func lookAgain(after delay: Duration, task: HTTPClient.Task<Response>) {
+        guard !self.ended else { return }
+        self.watch = self.loop.scheduleTask(in: .nanoseconds(Int64(clamping: delay.nanoseconds))) {
+            switch self.watchdog.check() {
+            case .expired(let code, let limit):
+                self.stopWatching()
+                task.fail(reason: CallWatchdog.error(code, limit: limit))
+            case .lookAgain(let after):
+                self.lookAgain(after: after, task: task)
+            }
+        }
+    }
+
+    private func stopWatching() {
+        self.ended = true
+        self.watch?.cancel()
+        self.watch = nil
+    }
+
+    func didReceiveError(task: HTTPClient.Task<Response>, _ error: any Error) {
+        self.stopWatching()
     }
 
     /// True once a response head arrived (a failure after it is a broken stream, not a failed connection).
@@ -146,6 +180,7 @@ final class ResponseReader<Decoder: StreamEventDecoder>: HTTPClientResponseDeleg
     }
 
     func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
+        self.stopWatching()
         switch self.mode {
         case .streaming:
             guard self.decoder.isComplete else {

@@ -262,14 +262,21 @@ public final class JobRunner: Sendable {
     @inline(never)
     private func callProvider(_ request: ProviderRequest, timeouts: Timeouts, stream: inout ChunkStream) async throws -> ProviderCall {
         let callStarted = ContinuousClock.now
-        try await stream.emit(.start)
+        try await Self.emit(.start, on: &stream)
         let sink = AttemptSink(stream: stream, governor: governor, callStarted: callStarted,
                                coalescer: DeltaCoalescer(minBytes: configuration.chunkCoalesceBytes, maxDelay: configuration.chunkCoalesceDelay))
         // The stream comes back with its numbering and acknowledgements moved on, also on failure.
         defer { stream = sink.stream }
         let completion = try await provider.complete(request, timeouts: timeouts, into: sink)
-        if let rest = sink.coalescer.flush() { try await sink.stream.emit(.delta(rest)) }
+        if let rest = sink.coalescer.flush() { try await Self.emit(.delta(rest), on: &sink.stream) }
         return ProviderCall(completion: completion, text: sink.text, started: callStarted, firstChunk: sink.firstChunk)
+    }
+
+    /// Not inlined: producing's temporaries stay out of `callProvider`'s frame, which lives as
+    /// long as the stream.
+    @inline(never)
+    private static func emit(_ kind: ChunkEvent.Kind, on stream: inout ChunkStream) async throws {
+        try await stream.emit(kind)
     }
 
     /// A failed call: its stream ends with `abort`; returns the error the attempt throws.
