@@ -147,14 +147,15 @@ public struct ConsumerFlow: Sendable {
     /// A message was fetched. Messages of partitions not assigned (or being revoked) are dropped.
     public mutating func received(_ message: ConsumerMessage) -> [Action] {
         guard let partition = partitions[message.topicPartition], !partition.revoking,
-              let lane = lanes[message.topic] else { return [] }
-        if lane.buffer.isEmpty, let lowest = lanes.values.lazy.filter({ !$0.buffer.isEmpty }).map(\.pass).min() {
+              let lane = lanes.index(forKey: message.topic) else { return [] }
+        // The lane is read and mutated in place, never bound to a local: a live copy of it would
+        // make the append copy the whole buffer (up to `readAheadMessages` messages, per message).
+        if lanes.values[lane].buffer.isEmpty, let lowest = lanes.values.lazy.filter({ !$0.buffer.isEmpty }).map(\.pass).min() {
             // Rejoining the competition: time spent idle is not banked as credit.
-            lanes[message.topic]!.pass = max(lane.pass, lowest)
+            lanes.values[lane].pass = max(lanes.values[lane].pass, lowest)
         }
-        // Mutated in place: a copy of the lane would copy its buffer.
-        lanes[message.topic]!.buffer.append(message)
-        lanes[message.topic]!.bytes += message.value.count
+        lanes.values[lane].buffer.append(message)
+        lanes.values[lane].bytes += message.value.count
         return reevaluate(message.topic)
     }
 

@@ -65,8 +65,11 @@ struct HTTPCall: Sendable {
         let loop = self.client.eventLoopGroup.next()
         let reader = ResponseReader(loop: loop, watchdog: watchdog, streaming: streaming, onSent: onSent, onHead: onHead,
                                     decoder: decoder, sink: sink)
+        // The reader runs on `loop`, and the pool prefers an idle connection on that loop (then no
+        // hop per body part) but takes any idle one: requiring the loop (`.delegateAndChannel`)
+        // opened a new connection whenever the idle ones were on the other loop.
         // No logger for AsyncHTTPClient: its request logs could carry the URL (ERNIE's holds the token).
-        let task = self.client.execute(request: request, delegate: reader, eventLoop: .delegateAndChannel(on: loop),
+        let task = self.client.execute(request: request, delegate: reader, eventLoop: .delegate(on: loop),
                                        deadline: watchdog.totalDeadline)
         reader.watch(task)
         do {

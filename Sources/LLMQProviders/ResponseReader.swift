@@ -15,7 +15,7 @@ import Synchronization
 /// exceeded; if one is, the request is failed with that limit's error. So a call needs no task of
 /// its own: the caller's task waits once, for the whole response.
 ///
-/// Every delegate call runs on `loop` (`.delegateAndChannel(on:)`), one at a time, so the state
+/// Every delegate call runs on `loop` (`.delegate(on:)`), one at a time, so the state
 /// needs no lock; `@unchecked Sendable` rests on that. The few fields the calling task reads after
 /// the response ended are atomics or behind a lock.
 final class ResponseReader<Decoder: StreamEventDecoder>: HTTPClientResponseDelegate, @unchecked Sendable {
