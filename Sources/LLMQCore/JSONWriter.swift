@@ -26,6 +26,15 @@ public struct JSONWriter {
     public mutating func string(_ key: StaticString, _ value: String) { self.key(key); string(value) }
     public mutating func int(_ key: StaticString, _ value: some BinaryInteger) { self.key(key); raw(String(value)) }
     public mutating func bool(_ key: StaticString, _ value: Bool) { self.key(key); raw(value ? "true" : "false") }
+    public mutating func null() { raw("null") }
+    /// The value, or `null` when absent.
+    public mutating func optionalString(_ key: StaticString, _ value: String?) {
+        if let value { string(key, value) } else { self.key(key); null() }
+    }
+    /// The value, or `null` when absent.
+    public mutating func optionalInt(_ key: StaticString, _ value: (some BinaryInteger)?) {
+        if let value { int(key, value) } else { self.key(key); null() }
+    }
 
     public mutating func string(_ value: String) {
         separator()
@@ -49,6 +58,8 @@ public struct JSONWriter {
             case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
             case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
             case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
+            case 0x08: bytes.append(0x5C); bytes.append(UInt8(ascii: "b"))
+            case 0x0C: bytes.append(0x5C); bytes.append(UInt8(ascii: "f"))
             default:
                 let hex: StaticString = "0123456789abcdef"
                 bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30,
@@ -61,6 +72,13 @@ public struct JSONWriter {
 
     /// Appends already-encoded JSON as a value.
     public mutating func rawJSON(_ json: String) { raw(json) }
+
+    /// Appends already-encoded JSON bytes as a value.
+    public mutating func rawJSON(_ json: some Sequence<UInt8>) {
+        separator()
+        bytes.append(contentsOf: json)
+        needsComma = true
+    }
 
     private mutating func raw(_ text: String) {
         separator()

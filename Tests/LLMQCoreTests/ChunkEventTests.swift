@@ -66,7 +66,8 @@ struct ChunkEventTests {
 
     @Test func escapesQuotesBackslashesAndControlCharacters() {
         let delta = "a\"b\\c\nd\re\tf\u{0}g\u{1}h\u{8}i\u{C}j\u{1F}k\u{7F}l/"
-        let expected = #"a\"b\\c\nd\re\tf\u0000g\u0001h\u0008i\u000cj\u001fk"# + "\u{7F}l/"
+        // As JSONEncoder writes them: short forms for \b and \f too, lowercase hex, `/` and DEL as they are.
+        let expected = #"a\"b\\c\nd\re\tf\u0000g\u0001h\bi\fj\u001fk"# + "\u{7F}l/"
         #expect(text(event(.delta(delta))) == #"{"job_id":"job-42","stream_id":"w7-3-1187-1","attempt":1,"seq":1,"type":"delta","delta":""# + expected + #""}"#)
     }
 
