@@ -41,7 +41,7 @@ struct LooseString: Decodable, Sendable {
 }
 
 /// `usage` as both OpenAI and ERNIE report it.
-struct WireUsage: Decodable, Sendable {
+struct WireUsage: Decodable, Sendable, Equatable {
     var prompt_tokens: Int?
     var completion_tokens: Int?
     var total_tokens: Int?

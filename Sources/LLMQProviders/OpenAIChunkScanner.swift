@@ -1,16 +1,18 @@
-/// The fast path for the usual OpenAI stream chunk: reads `model`, `choices[0].delta.content` and
-/// `choices[0].finish_reason` straight from the event's UTF-8 bytes.
+/// The fast path for the usual OpenAI stream chunk: reads `model`, `choices[0].delta.content`,
+/// `choices[0].finish_reason` and the token counts of `usage` straight from the event's UTF-8 bytes.
 ///
 /// Why: decoding every chunk with Foundation's JSONDecoder was 31 % of the worker's CPU in the
 /// drain benchmark (BENCHMARKS.md). This scanner is a strict JSON reader for that one shape; it
-/// returns nil for anything else (a non-null `usage` or `error`, `message` instead of `delta`,
-/// invalid JSON, deep nesting), and the caller then decodes with JSONDecoder as before, so
-/// behaviour is unchanged.
+/// returns nil for anything else (a non-null `error`, `message` instead of `delta`, a token count
+/// that is not an integer, invalid JSON, deep nesting), and the caller then decodes with
+/// JSONDecoder as before, so behaviour is unchanged. (`usage` is read since issue 11: the one
+/// chunk per call that carries it went to JSONDecoder and cost 2 % of the worker's CPU.)
 struct OpenAIChunkScanner {
     struct Fields: Equatable {
         var model: String?
         var content: String?
         var finishReason: String?
+        var usage: WireUsage?
     }
 
     static func scan(_ data: String) -> Fields? {
@@ -31,8 +33,9 @@ struct OpenAIChunkScanner {
         let complete = object { key, scanner in
             if Self.is(key, "model") { return scanner.optionalString(into: &fields.model) }
             if Self.is(key, "choices") { return scanner.choices(into: &fields) }
-            // Usage and errors are rare: leave them to the full decoder.
-            if Self.is(key, "usage") || Self.is(key, "error") || Self.is(key, "message") { return scanner.null() }
+            if Self.is(key, "usage") { return scanner.usage(into: &fields.usage) }
+            // Errors are rare: leave them to the full decoder.
+            if Self.is(key, "error") || Self.is(key, "message") { return scanner.null() }
             return scanner.skipValue(depth: 0)
         }
         skipWhitespace()
@@ -67,6 +70,41 @@ struct OpenAIChunkScanner {
             if consume(UInt8(ascii: "]")) { return true }
             guard consume(UInt8(ascii: ",")) else { return false }
         }
+    }
+
+    /// `usage`: null, or an object whose token counts are integers (other members are skipped).
+    private mutating func usage(into target: inout WireUsage?) -> Bool {
+        if peek == UInt8(ascii: "n") { target = nil; return null() }
+        var usage = WireUsage()
+        let ok = object { key, scanner in
+            if Self.is(key, "prompt_tokens") { return scanner.optionalInteger(into: &usage.prompt_tokens) }
+            if Self.is(key, "completion_tokens") { return scanner.optionalInteger(into: &usage.completion_tokens) }
+            if Self.is(key, "total_tokens") { return scanner.optionalInteger(into: &usage.total_tokens) }
+            return scanner.skipValue(depth: 1)
+        }
+        guard ok else { return false }
+        target = usage
+        return true
+    }
+
+    /// An integer (at most 18 digits, no fraction or exponent) or null; anything else ends the fast path.
+    private mutating func optionalInteger(into target: inout Int?) -> Bool {
+        if peek == UInt8(ascii: "n") { target = nil; return null() }
+        let negative = consume(UInt8(ascii: "-"))
+        var value = 0
+        var digits = 0
+        while let byte = peek, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+            // JSON forbids leading zeros ("01"); the full decoder decides what to do with them.
+            if digits == 1, value == 0 { return false }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            digits += 1
+            index += 1
+            if digits > 18 { return false }
+        }
+        guard digits > 0 else { return false }
+        if let byte = peek, byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") { return false }
+        target = negative ? -value : value
+        return true
     }
 
     /// Reads an object, calling `member` for each key (its raw bytes) with the scanner positioned

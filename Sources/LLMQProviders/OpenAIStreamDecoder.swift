@@ -26,6 +26,7 @@ struct OpenAIStreamDecoder: StreamEventDecoder {
         if let fast = OpenAIChunkScanner.scan(event.data) {
             if let model = fast.model { self.completion.model = model }
             if let reason = fast.finishReason { self.completion.finishReason = reason }
+            if let usage = fast.usage { self.completion.usage = usage.tokenUsage }
             return fast.content
         }
         let decoded: OpenAIWire.Chunk

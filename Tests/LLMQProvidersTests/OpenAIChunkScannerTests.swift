@@ -13,8 +13,14 @@ struct OpenAIChunkScannerTests {
             var delta: Delta?
             var finish_reason: String?
         }
+        struct Usage: Decodable, Equatable {
+            var prompt_tokens: Int?
+            var completion_tokens: Int?
+            var total_tokens: Int?
+        }
         var model: String?
         var choices: [Choice]?
+        var usage: Usage?
     }
 
     static let agreeing = [
@@ -22,6 +28,9 @@ struct OpenAIChunkScannerTests {
         #"{"model":"m","choices":[{"delta":{"content":"a \"q\" \\ \/ \n\t\r\b\f"},"finish_reason":null}]}"#,
         #"{"choices":[{"delta":{"content":"\u00e9\u65e5\ud83d\ude42 naïve 日本語 🙂"}}]}"#,
         #"{"choices":[{"delta":{},"finish_reason":"stop"}],"usage":null}"#,
+        #"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#,
+        #"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":0,"prompt_tokens_details":{"cached_tokens":0},"total_tokens":null}}"#,
+        #"{"usage":{}}"#,
         #" { "choices" : [ { "delta" : { "content" : "x" } , "logprobs" : {"a":[1,2.5e3,-3,true,false,null,{"b":[]}]} } , {"delta":{"content":"ignored"}} ] } "#,
         #"{"choices":[]}"#,
         #"{"choices":null,"model":null}"#,
@@ -37,10 +46,16 @@ struct OpenAIChunkScannerTests {
         #expect(fast.model == reference.model)
         #expect(fast.content == reference.choices?.first?.delta?.content)
         #expect(fast.finishReason == reference.choices?.first?.finish_reason)
+        #expect(fast.usage.map { Reference.Usage(prompt_tokens: $0.prompt_tokens, completion_tokens: $0.completion_tokens, total_tokens: $0.total_tokens) } == reference.usage)
     }
 
-    @Test("hands usage, errors, message bodies and invalid JSON back to the full decoder", arguments: [
-        #"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#,
+    @Test("hands errors, message bodies, odd token counts and invalid JSON back to the full decoder", arguments: [
+        #"{"choices":[],"usage":{"prompt_tokens":1.0,"completion_tokens":2,"total_tokens":3}}"#,
+        #"{"choices":[],"usage":{"prompt_tokens":1e3}}"#,
+        #"{"choices":[],"usage":{"prompt_tokens":"7"}}"#,
+        #"{"choices":[],"usage":{"prompt_tokens":01}}"#,
+        #"{"choices":[],"usage":{"prompt_tokens":1234567890123456789}}"#,
+        #"{"choices":[],"usage":[1]}"#,
         #"{"error":{"message":"boom"}}"#,
         #"{"choices":[{"message":{"content":"whole"}}]}"#,
         #"{"choices":[{"delta":{"content":"x"}}]"#,
@@ -61,15 +76,16 @@ struct OpenAIChunkScannerTests {
     @Test("random corruptions of a chunk never trap, and any answer matches JSONDecoder", arguments: [1, 2, 3] as [UInt64])
     func corruptions(seed: UInt64) throws {
         var rng = SeededRandom(seed: seed)
-        let base = Array(Self.agreeing[0].utf8)
-        for _ in 0..<2000 {
-            var bytes = base
+        // A content chunk, and the last chunk of a call, which carries `usage`.
+        let bases = [Array(Self.agreeing[0].utf8), Array(Self.agreeing[4].utf8)]
+        for round in 0..<4000 {
+            var bytes = bases[round % 2]
             for _ in 0..<Int.random(in: 1...3, using: &rng) {
                 let at = Int.random(in: 0..<bytes.count, using: &rng)
                 switch Int.random(in: 0..<3, using: &rng) {
                 case 0: bytes.remove(at: at)
                 case 1: bytes.insert(Array(#"{}[]",:\ "#.utf8).randomElement(using: &rng)!, at: at)
-                default: bytes[at] = Array(#"{}[]",:\ 0an"#.utf8).randomElement(using: &rng)!
+                default: bytes[at] = Array(#"{}[]",:\ 0an.e-"#.utf8).randomElement(using: &rng)!
                 }
             }
             let text = String(decoding: bytes, as: UTF8.self)
@@ -77,6 +93,8 @@ struct OpenAIChunkScannerTests {
             let reference = try? JSONDecoder().decode(Reference.self, from: Data(text.utf8))
             #expect(reference != nil, "scanner accepted what JSONDecoder rejects: \(text)")
             #expect(fast.content == reference?.choices?.first?.delta?.content, "\(text)")
+            #expect(fast.usage.map { Reference.Usage(prompt_tokens: $0.prompt_tokens, completion_tokens: $0.completion_tokens, total_tokens: $0.total_tokens) }
+                    == reference?.usage, "\(text)")
         }
     }
 }
