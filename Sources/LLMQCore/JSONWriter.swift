@@ -70,6 +70,15 @@ public struct JSONWriter {
         bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[start...]))
     }
 
+    /// An object written by `members`, or `null` when `value` is absent.
+    public mutating func optionalObject<Value>(_ key: StaticString, _ value: Value?, _ members: (inout JSONWriter, Value) -> Void) {
+        self.key(key)
+        guard let value else { return null() }
+        beginObject()
+        members(&self, value)
+        endObject()
+    }
+
     /// Appends already-encoded JSON as a value.
     public mutating func rawJSON(_ json: String) { raw(json) }
 

@@ -181,16 +181,11 @@ public struct JobResult: Sendable, Hashable, Codable {
         var writer = JSONWriter(capacity: 384 + text.utf8.count)
         writer.beginObject()
         writer.int("attempts", attempts)
-        writer.key("error")
-        if let error {
-            writer.beginObject()
+        writer.optionalObject("error", error) { writer, error in
             writer.optionalInt("http_status", error.httpStatus)
             writer.string("kind", error.kind)
             writer.string("message", error.message)
             writer.bool("retryable", error.retryable)
-            writer.endObject()
-        } else {
-            writer.null()
         }
         writer.optionalString("finish_reason", finishReason)
         writer.optionalString("job_id", jobID)
@@ -204,33 +199,26 @@ public struct JobResult: Sendable, Hashable, Codable {
         }
         writer.optionalString("model", model)
         writer.optionalString("provider", provider)
-        writer.key("source")
-        writer.beginObject()
-        writer.int("offset", source.offset)
-        writer.int("partition", source.partition)
-        writer.string("topic", source.topic)
-        writer.endObject()
+        writer.optionalObject("source", source) { writer, source in
+            writer.int("offset", source.offset)
+            writer.int("partition", source.partition)
+            writer.string("topic", source.topic)
+        }
         writer.string("status", status.rawValue)
         writer.optionalInt("stream_events", streamEvents)
         if streamFallback == true { writer.bool("stream_fallback", true) }
         writer.optionalString("stream_id", streamID)
         writer.string("text", text)
         if let throttledCalls { writer.int("throttled_calls", throttledCalls) }
-        writer.key("timing")
-        writer.beginObject()
-        writer.optionalInt("first_chunk_ms", timing.firstChunkMs)
-        writer.optionalInt("queued_ms", timing.queuedMs)
-        writer.int("total_ms", timing.totalMs)
-        writer.endObject()
-        writer.key("usage")
-        if let usage {
-            writer.beginObject()
+        writer.optionalObject("timing", timing) { writer, timing in
+            writer.optionalInt("first_chunk_ms", timing.firstChunkMs)
+            writer.optionalInt("queued_ms", timing.queuedMs)
+            writer.int("total_ms", timing.totalMs)
+        }
+        writer.optionalObject("usage", usage) { writer, usage in
             writer.int("completion_tokens", usage.completionTokens)
             writer.int("prompt_tokens", usage.promptTokens)
             writer.int("total_tokens", usage.totalTokens)
-            writer.endObject()
-        } else {
-            writer.null()
         }
         if let worker { writer.string("worker", worker) }
         writer.endObject()
