@@ -59,6 +59,7 @@ struct ChunkStream {
         let message = nextMessage(kind)
         uncounted += 1
         if try publisher.enqueueNow(message, acks: acks) { return nil }
+        publisher.metrics.chunkBackpressure.increment()
         let publisher = self.publisher
         let acks = self.acks
         return DeltaBackpressure { try await publisher.enqueue(message, acks: acks, cancellable: true) }

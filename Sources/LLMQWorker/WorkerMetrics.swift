@@ -7,6 +7,9 @@ import Synchronization
 public final class WorkerMetrics: Sendable {
     /// `llmq_chunk_events_total`: chunk events handed to the producer.
     let chunkEvents = Counter(label: "llmq_chunk_events_total")
+    /// `llmq_chunk_backpressure_total`: chunk events that found librdkafka's queue full, so the
+    /// stream stopped reading its provider's response until there was room.
+    let chunkBackpressure = Counter(label: "llmq_chunk_backpressure_total")
     /// `llmq_jobs_in_flight`.
     let inFlight = Meter(label: "llmq_jobs_in_flight")
     /// `llmq_first_chunk_seconds`: from the start of processing to the first delta.

@@ -228,6 +228,63 @@ struct OpenAIProviderTests {
         }
     }
 
+    /// A sink that asks for a wait after every third piece, as the worker's does when librdkafka's
+    /// queue is full: the reader must stop handing over pieces until the wait is over, and go on
+    /// after it in order.
+    private final class PausingSink: DeltaSink, @unchecked Sendable {
+        private let state = Mutex<(pieces: [String], waiting: Bool, offeredWhileWaiting: Int, waits: Int)>(([], false, 0, 0))
+        let failingWait: Int?
+
+        init(failingWait: Int? = nil) { self.failingWait = failingWait }
+
+        var pieces: [String] { state.withLock { $0.pieces } }
+        var offeredWhileWaiting: Int { state.withLock { $0.offeredWhileWaiting } }
+        var waits: Int { state.withLock { $0.waits } }
+
+        func offer(_ text: String) throws -> DeltaBackpressure? {
+            let wait = state.withLock { state -> Int? in
+                if state.waiting { state.offeredWhileWaiting += 1 }
+                state.pieces.append(text)
+                guard state.pieces.count % 3 == 0 else { return nil }
+                state.waiting = true
+                state.waits += 1
+                return state.waits
+            }
+            guard let wait else { return nil }
+            return DeltaBackpressure {
+                // Off the event loop, as a real wait for queue room is: the reader sits idle meanwhile.
+                for _ in 0..<20 { await Task.yield() }
+                self.state.withLock { $0.waiting = false }
+                if wait == self.failingWait { throw Refused() }
+            }
+        }
+    }
+
+    struct Refused: Error {}
+
+    @Test func backpressurePausesTheReaderAndKeepsTheOrder() async throws {
+        try await MockHarness.with { mock in
+            let prompt = "pause often [[mock words=20]]"
+            let sink = PausingSink()
+            let completion = try await mock.openAI().complete(chat(prompt), timeouts: .default, into: sink)
+            #expect(completion.finishReason == "stop")
+            #expect(sink.pieces == MockReply.pieces(for: prompt, words: 20))
+            #expect(sink.waits == 6)
+            #expect(sink.offeredWhileWaiting == 0, "no piece is handed over while a wait runs")
+        }
+    }
+
+    @Test func aFailedBackpressureWaitEndsTheCallWithItsOwnError() async throws {
+        try await MockHarness.with { mock in
+            let sink = PausingSink(failingWait: 2)
+            await #expect(throws: Refused.self) {
+                _ = try await mock.openAI().complete(chat("[[mock words=20]]"), timeouts: .default, into: sink)
+            }
+            #expect(sink.pieces.count == 6, "nothing after the failed wait")
+            #expect(sink.offeredWhileWaiting == 0)
+        }
+    }
+
     @Test func stampedDeltasCarryWallClockMicros() async throws {
         try await MockHarness.with(MockLLMConfiguration(port: 0, words: 3, stampDeltas: true)) { mock in
             var pieces: [String] = []

@@ -196,12 +196,3 @@ extension WorkerTestbed {
         return try #require(try await waitForResults([id])[id]?.first)
     }
 }
-
-extension PrometheusCollectorRegistry {
-    /// What `/metrics` would show now.
-    fileprivate var samples: PrometheusText {
-        var buffer: [UInt8] = []
-        self.emit(into: &buffer)
-        return PrometheusText(String(decoding: buffer, as: UTF8.self))
-    }
-}

@@ -3,7 +3,9 @@ import LLMQCore
 import LLMQKafka
 import LLMQMockLLM
 import LLMQTestSupport
+import LLMQTools
 import LLMQWorker
+import Prometheus
 import Testing
 
 /// The worker in this process against the mock cluster and the provider stand-in, over real sockets.
@@ -36,6 +38,34 @@ struct WorkerFlowTests {
         #expect(stats.maxConcurrentStreams <= 4)
         #expect(stats.maxConcurrentStreams >= 2, "jobs did run concurrently")
         #expect(stats.requests == ids.count)
+        await bed.close()
+    }
+
+    @Test("a full producer queue stops reading the provider until there is room: every chunk event still goes out, in order")
+    func fullProducerQueue() async throws {
+        let registry = MetricsBootstrap.prometheus()
+        let backpressureBefore = registry.samples.values("llmq_chunk_backpressure_total", [:]).first?.value ?? 0
+        let bed = try await WorkerTestbed(mockConfiguration: MockLLMConfiguration(port: 0, words: 60))
+        let ids = (0..<6).map { "queue-full-\($0)" }
+        for id in ids { try await bed.enqueue(id: id) }
+        // Room for 4 messages in librdkafka's queue, 6 streams of 62 events that arrive at once:
+        // most deltas find the queue full, and their streams wait (`DeltaBackpressure`).
+        let worker = InProcessWorker(try bed.configuration(concurrency: 6, extra: ["kafka.queue.buffering.max.messages=4"]))
+        let results = try await bed.waitForResults(ids)
+        try await worker.stop()
+
+        for id in ids {
+            let result = try #require(results[id]?.first)
+            #expect(result.status == .succeeded, "\(id): \(result.error?.message ?? "")")
+            #expect(result.text == bed.expectedText(id: id, words: 60))
+            #expect(result.streamEvents == 62)
+            let streamID = try #require(result.streamID)
+            #expect(try bed.streamText(streamID).get() == result.text, "the chunks of \(streamID) rebuild the text")
+            let seqs = try #require(bed.streams[streamID]).map(\.seq).sorted()
+            #expect(seqs == Array(0..<62), "\(streamID): numbered without gaps")
+        }
+        let backpressure = (registry.samples.values("llmq_chunk_backpressure_total", [:]).first?.value ?? 0) - backpressureBefore
+        #expect(backpressure >= 1, "the queue was full at least once")
         await bed.close()
     }
 
