@@ -61,15 +61,15 @@ public final class MockLLMServer: Sendable {
     /// Serves until the calling task is cancelled.
     /// - Parameter onListening: called once with the bound port.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let router = Router()
-        router.post("/v1/chat/completions") { request, _ in
-            try await self.openAI(request)
+        let router = Router(context: MockRequestContext.self)
+        router.post("/v1/chat/completions") { request, context in
+            try await self.openAI(request, on: context.eventLoop)
         }
         router.post("/oauth/2.0/token") { request, _ in
             self.ernieToken(request)
         }
         router.post("/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/:model") { request, context in
-            try await self.ernie(request, model: context.parameters.get("model") ?? "completions")
+            try await self.ernie(request, model: context.parameters.get("model") ?? "completions", on: context.eventLoop)
         }
         router.get("/mock/stats") { _, _ in
             let body = (try? JSONEncoder().encode(self.stats)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
@@ -170,7 +170,7 @@ public final class MockLLMServer: Sendable {
 
     // MARK: - OpenAI
 
-    private func openAI(_ request: Request) async throws -> Response {
+    private func openAI(_ request: Request, on loop: any EventLoop) async throws -> Response {
         guard let body = try await self.decodeChat(request) else {
             return Self.json(.badRequest, #"{"error":{"message":"invalid JSON body","type":"invalid_request_error","code":null}}"#)
         }
@@ -208,7 +208,7 @@ public final class MockLLMServer: Sendable {
         let server = self
         return Self.eventStream(limits) { writer in
             withExtendedLifetime(ticket) {}
-            try await server.stream(plan, stamp: stamp, writer: &writer) { text, _, _ in
+            try await server.stream(plan, stamp: stamp, on: loop, writer: &writer) { text, _, _ in
                 var event = ByteBuffer()
                 event.reserveCapacity(prefix.utf8.count + suffix.utf8.count + text.utf8.count + 16)
                 event.writeString(prefix)
@@ -313,7 +313,7 @@ public final class MockLLMServer: Sendable {
         return Self.json(.ok, #"{"refresh_token":"mock-refresh","expires_in":2592000,"session_key":"mock","access_token":"\#(token)","scope":"public","session_secret":"mock"}"#)
     }
 
-    private func ernie(_ request: Request, model: String) async throws -> Response {
+    private func ernie(_ request: Request, model: String, on loop: any EventLoop) async throws -> Response {
         let token = request.uri.queryParameters.get("access_token").map { String($0) } ?? ""
         guard let body = try await self.decodeChat(request) else {
             return Self.json(.ok, #"{"error_code":336003,"error_msg":"invalid JSON body"}"#)
@@ -359,7 +359,7 @@ public final class MockLLMServer: Sendable {
         let server = self
         return Self.eventStream(limits) { writer in
             withExtendedLifetime(ticket) {}
-            try await server.stream(plan, stamp: stamp, writer: &writer) { text, index, isLast in
+            try await server.stream(plan, stamp: stamp, on: loop, writer: &writer) { text, index, isLast in
                 var event = ByteBuffer()
                 event.reserveCapacity(text.utf8.count + 256)
                 event.writeString(#"data: {"id":"as-mock","object":"chat.completion","created":0,"sentence_id":\#(index),"is_end":\#(isLast),"is_truncated":false,"result":""#)
@@ -384,22 +384,38 @@ public final class MockLLMServer: Sendable {
     // MARK: - Streaming engine shared by both formats
 
     /// Writes the events of `plan`, applying pacing and faults. `event(text, index, isLast)` builds one delta event.
+    /// Runs on `loop`, the connection's event loop, and waits on its timers: see `MockRequestContext`.
     private func stream(
         _ plan: Plan,
         stamp: Bool,
+        on loop: any EventLoop,
+        writer: inout any ResponseBodyWriter,
+        event: (String, Int, Bool) -> ByteBuffer,
+        end: () -> ByteBuffer?,
+        midError: () -> ByteBuffer?
+    ) async throws {
+        try await withTaskExecutorPreference(EventLoopExecutor(loop)) {
+            try await self.writeStream(plan, stamp: stamp, on: loop, writer: &writer, event: event, end: end, midError: midError)
+        }
+    }
+
+    private func writeStream(
+        _ plan: Plan,
+        stamp: Bool,
+        on loop: any EventLoop,
         writer: inout any ResponseBodyWriter,
         event: (String, Int, Bool) -> ByteBuffer,
         end: () -> ByteBuffer?,
         midError: () -> ByteBuffer?
     ) async throws {
         let faults = plan.faults
-        if plan.delay > .zero { try await Task.sleep(for: plan.delay) }
+        if plan.delay > .zero { try await Self.pause(plan.delay, on: loop) }
         if faults.hang == .first {
             try await self.hang()
         }
         let count = plan.pieces.count
         for index in 0...count {
-            if index > 0, (index < count), plan.gap > .zero { try await Task.sleep(for: plan.gap) }
+            if index > 0, (index < count), plan.gap > .zero { try await Self.pause(plan.gap, on: loop) }
             if faults.cutAfter == index {
                 try await writer.finish(nil)
                 return
@@ -424,6 +440,17 @@ public final class MockLLMServer: Sendable {
         }
         if let end = end() { try await writer.write(end) }
         try await writer.finish(nil)
+    }
+
+    /// Waits `duration` on the loop's own timer (no dispatch timer thread); cancellable.
+    private static func pause(_ duration: Duration, on loop: any EventLoop) async throws {
+        let (seconds, attoseconds) = duration.components
+        let timer = loop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {}
+        try await withTaskCancellationHandler {
+            do { try await timer.futureResult.get() } catch { throw CancellationError() }
+        } onCancel: {
+            timer.cancel()
+        }
     }
 
     /// Goes silent with the connection open until the server shuts down (then aborts the response).
