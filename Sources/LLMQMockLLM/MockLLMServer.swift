@@ -395,51 +395,39 @@ public final class MockLLMServer: Sendable {
         midError: () -> ByteBuffer?
     ) async throws {
         try await withTaskExecutorPreference(EventLoopExecutor(loop)) {
-            try await self.writeStream(plan, stamp: stamp, on: loop, writer: &writer, event: event, end: end, midError: midError)
-        }
-    }
-
-    private func writeStream(
-        _ plan: Plan,
-        stamp: Bool,
-        on loop: any EventLoop,
-        writer: inout any ResponseBodyWriter,
-        event: (String, Int, Bool) -> ByteBuffer,
-        end: () -> ByteBuffer?,
-        midError: () -> ByteBuffer?
-    ) async throws {
-        let faults = plan.faults
-        if plan.delay > .zero { try await Self.pause(plan.delay, on: loop) }
-        if faults.hang == .first {
-            try await self.hang()
-        }
-        let count = plan.pieces.count
-        for index in 0...count {
-            if index > 0, (index < count), plan.gap > .zero { try await Self.pause(plan.gap, on: loop) }
-            if faults.cutAfter == index {
-                try await writer.finish(nil)
-                return
-            }
-            if faults.malformedAfter == index {
-                try await writer.write(ByteBuffer(string: "data: {\"choices\": [not json\n\n"))
-                try await writer.finish(nil)
-                return
-            }
-            if faults.errorAfter == index, let error = midError() {
-                try await writer.write(error)
-                try await writer.finish(nil)
-                return
-            }
-            guard index < count else { break }
-            let piece = plan.pieces[index]
-            let text = stamp ? "@\(MockWire.wallClockMicros())|" + piece : piece
-            try await writer.write(event(text, index, index == count - 1))
-            if faults.hang == .mid, index == 0 {
+            let faults = plan.faults
+            if plan.delay > .zero { try await Self.pause(plan.delay, on: loop) }
+            if faults.hang == .first {
                 try await self.hang()
             }
+            let count = plan.pieces.count
+            for index in 0...count {
+                if index > 0, (index < count), plan.gap > .zero { try await Self.pause(plan.gap, on: loop) }
+                if faults.cutAfter == index {
+                    try await writer.finish(nil)
+                    return
+                }
+                if faults.malformedAfter == index {
+                    try await writer.write(ByteBuffer(string: "data: {\"choices\": [not json\n\n"))
+                    try await writer.finish(nil)
+                    return
+                }
+                if faults.errorAfter == index, let error = midError() {
+                    try await writer.write(error)
+                    try await writer.finish(nil)
+                    return
+                }
+                guard index < count else { break }
+                let piece = plan.pieces[index]
+                let text = stamp ? "@\(MockWire.wallClockMicros())|" + piece : piece
+                try await writer.write(event(text, index, index == count - 1))
+                if faults.hang == .mid, index == 0 {
+                    try await self.hang()
+                }
+            }
+            if let end = end() { try await writer.write(end) }
+            try await writer.finish(nil)
         }
-        if let end = end() { try await writer.write(end) }
-        try await writer.finish(nil)
     }
 
     /// Waits `duration` on the loop's own timer (no dispatch timer thread); cancellable.
