@@ -123,11 +123,8 @@ struct HTTPCall: Sendable {
     /// Reads at most `limit` bytes of a (small, usually error) body.
     static func collect(_ response: HTTPClientResponse, limit: Int = 1 << 20) async throws -> ByteBuffer {
         var collected = ByteBuffer()
-        for try await var chunk in response.body {
-            let room = limit - collected.readableBytes
-            if room <= 0 { continue }
-            if chunk.readableBytes > room { chunk = chunk.getSlice(at: chunk.readerIndex, length: room)! }
-            collected.writeBuffer(&chunk)
+        for try await chunk in response.body {
+            collected.writeBuffer(chunk, keepingAtMost: limit)
         }
         return collected
     }
@@ -141,6 +138,18 @@ struct HTTPCall: Sendable {
             return .milliseconds(Int64(seconds * 1000))
         }
         return nil
+    }
+}
+
+extension ByteBuffer {
+    /// Appends `part` as far as the buffer stays within `limit` bytes; the rest is dropped (a body
+    /// is read to its end, but only its first `limit` bytes are kept).
+    mutating func writeBuffer(_ part: ByteBuffer, keepingAtMost limit: Int) {
+        let room = limit - self.readableBytes
+        guard room > 0 else { return }
+        var part = part
+        if part.readableBytes > room { part = part.getSlice(at: part.readerIndex, length: room)! }
+        self.writeBuffer(&part)
     }
 }
 

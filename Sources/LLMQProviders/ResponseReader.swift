@@ -64,19 +64,18 @@ final class ResponseReader<Decoder: StreamEventDecoder>: HTTPClientResponseDeleg
 
     /// Starts the watchdog's timer for `task` (the request this reader reads).
     func watch(_ task: HTTPClient.Task<Response>) {
-        self.loop.execute { self.lookAgain(after: .zero, task: task) }
+        self.loop.execute { self.look(task) }
     }
 
-    private func lookAgain(after delay: Duration, task: HTTPClient.Task<Response>) {
+    /// Asks the watchdog now; fails the request when a limit is exceeded, else looks again when it says.
+    private func look(_ task: HTTPClient.Task<Response>) {
         guard !self.ended else { return }
-        self.watch = self.loop.scheduleTask(in: .nanoseconds(Int64(clamping: delay.nanoseconds))) {
-            switch self.watchdog.check() {
-            case .expired(let code, let limit):
-                self.stopWatching()
-                task.fail(reason: CallWatchdog.error(code, limit: limit))
-            case .lookAgain(let after):
-                self.lookAgain(after: after, task: task)
-            }
+        switch self.watchdog.check() {
+        case .expired(let code, let limit):
+            self.stopWatching()
+            task.fail(reason: CallWatchdog.error(code, limit: limit))
+        case .lookAgain(let after):
+            self.watch = self.loop.scheduleTask(in: .nanoseconds(Int64(clamping: after.nanoseconds))) { self.look(task) }
         }
     }
 
@@ -121,12 +120,7 @@ final class ResponseReader<Decoder: StreamEventDecoder>: HTTPClientResponseDeleg
             self.parser.append(buffer)
             return self.readEvents()
         case .collecting(let limit):
-            let room = limit - self.collected.readableBytes
-            if room > 0 {
-                var part = buffer
-                if part.readableBytes > room { part = part.getSlice(at: part.readerIndex, length: room)! }
-                self.collected.writeBuffer(&part)
-            }
+            self.collected.writeBuffer(buffer, keepingAtMost: limit)
             return self.loop.makeSucceededVoidFuture()
         case .awaitingHead:
             return self.loop.makeSucceededVoidFuture()

@@ -17,8 +17,7 @@ struct Publisher: Sendable {
         do {
             try await producer.produce(message, handler: acks, cancellable: cancellable)
         } catch let error as KafkaError {
-            acks.produceRefused(error)
-            metrics.produceError(topic: message.topic)
+            refused(message, error, acks: acks)
             throw error
         } catch {
             acks.produceRefused(KafkaError(code: .produce, message: "cancelled while the producer queue was full"))
@@ -38,10 +37,15 @@ struct Publisher: Sendable {
             acks.withdrawn()
             return false
         } catch let error as KafkaError {
-            acks.produceRefused(error)
-            metrics.produceError(topic: message.topic)
+            refused(message, error, acks: acks)
             throw error
         }
+    }
+
+    /// The producer refused `message` for good: it gets no delivery report, so `acks` is told here.
+    private func refused(_ message: OutgoingMessage, _ error: KafkaError, acks: Acknowledgements) {
+        acks.produceRefused(error)
+        metrics.produceError(topic: message.topic)
     }
 
     /// Delivers every message and returns once each is acknowledged. A message whose delivery
