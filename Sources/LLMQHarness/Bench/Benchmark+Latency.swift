@@ -21,7 +21,7 @@ extension Benchmark {
         row.add("results succeeded", Double(run.results.succeeded))
         addStampedFigures(run, to: &row)
         row.target("forward latency p99", measured: Double(run.chunks.latency.valueAtPercentile(99)) / 1000, limit: 10, unit: "ms")
-        row.notes.append("latency = the stand-in writing a delta (its --stamp) → that chunk event arriving at a bench consumer of llmq.chunks (fetch.wait.max.ms=1), after a one-job warm-up; an upper bound of stand-in → broker acknowledgement, since it adds the consumer's fetch")
+        row.notes.append("latency = the stand-in writing a delta (its --stamp) → that chunk event arriving at a bench consumer of llmq.chunks (fetch.wait.max.ms=1), after a one-job warm-up; an upper bound of stand-in → broker acknowledgement, since it adds the consumer's fetch. Split at the chunk event's timestamp (the worker's produce call, whole milliseconds): stamp → produce is the worker's part")
         progress("latency: p50 \(ms(run.chunks.latency.valueAtPercentile(50))) ms, p99 \(ms(run.chunks.latency.valueAtPercentile(99))) ms")
         return row
     }
@@ -81,6 +81,7 @@ extension Benchmark {
                     directive: (Int) -> String?) async throws -> StampedRun {
         let env = try await BenchEnvironment(standInArguments: standInArguments)
         var worker: LLMQProcess?
+        var probe: KafkaPathProbe?
         do {
             let chunks = try TopicTally(bootstrapServers: env.bootstrapServers, topic: BenchEnvironment.chunksTopic, trackKeys: true)
             let results = try TopicTally(bootstrapServers: env.bootstrapServers, topic: BenchEnvironment.resultsTopic)
@@ -99,6 +100,9 @@ extension Benchmark {
             let standInUsage = UsageSampler(pid: env.standIn!.pid)
             let workerUsage = UsageSampler(pid: started.pid)
             let brokerUsage = UsageSampler(pid: env.broker.pid)
+            let kafkaProbe = try KafkaPathProbe(bootstrapServers: env.bootstrapServers, topic: BenchEnvironment.chunksTopic,
+                                                partitions: BenchEnvironment.chunkPartitions)
+            probe = kafkaProbe
             let benchCPUBefore = selfCPUSeconds()
             try await env.enqueue(count: jobs, directive: directive)
             let deadline = ContinuousClock.now + .seconds(900)
@@ -110,6 +114,7 @@ extension Benchmark {
             // Let the last chunk events arrive (they precede their results, but on other partitions).
             try await Task.sleep(for: .milliseconds(300))
             let benchCPU = selfCPUSeconds() - benchCPUBefore
+            await kafkaProbe.stop()
             workerUsage.sampleNow()
             standInUsage.sampleNow()
             brokerUsage.sampleNow()
@@ -131,6 +136,7 @@ extension Benchmark {
                 standInCPU: standInUsage.cpuSeconds(from: start, to: end), benchCPU: benchCPU,
                 brokerCPU: brokerUsage.cpuSeconds(from: start, to: end), workerIdleRSS: idleRSS)
         } catch {
+            await probe?.stop()
             await BenchEnvironment.stop(worker)
             await env.close()
             throw error
@@ -148,13 +154,29 @@ extension Benchmark {
         row.add("latency p99", Double(latency.valueAtPercentile(99)) / 1000, "ms")
         row.add("latency p99.9", Double(latency.valueAtPercentile(99.9)) / 1000, "ms")
         row.add("latency max", Double(latency.max) / 1000, "ms")
+        let probe = run.chunks.probeLatency
+        if probe.totalCount > 0 {
+            row.add("Kafka path alone: bench probes measured", Double(probe.totalCount))
+            row.add("Kafka path alone (bench probes) p50", Double(probe.valueAtPercentile(50)) / 1000, "ms")
+            row.add("Kafka path alone (bench probes) p99", Double(probe.valueAtPercentile(99)) / 1000, "ms")
+            row.add("added by the worker, p99 (forward p99 − Kafka path p99)",
+                    Double(Int64(latency.valueAtPercentile(99)) - Int64(probe.valueAtPercentile(99))) / 1000, "ms")
+        }
+        row.add("stamp → produce (worker) p50", Double(run.chunks.toProduce.valueAtPercentile(50)) / 1000, "ms")
+        row.add("stamp → produce (worker) p99", Double(run.chunks.toProduce.valueAtPercentile(99)) / 1000, "ms")
+        row.add("produce → arrival (librdkafka, broker, consumer) p50", Double(run.chunks.produceToArrival.valueAtPercentile(50)) / 1000, "ms")
+        row.add("produce → arrival (librdkafka, broker, consumer) p99", Double(run.chunks.produceToArrival.valueAtPercentile(99)) / 1000, "ms")
+        let tenths = TopicTally.p99ByTenth(run.chunks.arrivals)
+        if !tenths.isEmpty {
+            row.notes.append("latency p99 by tenth of the run, ms: " + tenths.map { BenchReport.format(Double($0) / 1000) }.joined(separator: ", "))
+        }
         row.add("worker CPU", run.workerCPU, "s")
         row.add("worker CPU use", run.workerCPU / run.seconds * 100, "% of a core")
         row.add("worker CPU per 1,000 chunk events", run.workerCPU * 1_000_000 / Double(max(1, run.chunks.count)), "ms")
         row.add("worker peak RSS", Double(run.workerPeakRSS) / 1_048_576, "MiB")
         row.add("stand-in CPU use", run.standInCPU / run.seconds * 100, "% of a core")
         row.add("broker CPU use (llmq dev-broker)", run.brokerCPU / run.seconds * 100, "% of a core")
-        row.add("bench process CPU use (consumers)", run.benchCPU / run.seconds * 100, "% of a core")
+        row.add("bench process CPU use (consumers, probes)", run.benchCPU / run.seconds * 100, "% of a core")
     }
 
     private func ms(_ micros: UInt64) -> String { BenchReport.format(Double(micros) / 1000) }

@@ -19,6 +19,15 @@ final class TopicTally: Sendable {
         var lastArrivalMicros: Int64 = 0
         /// Stamp → arrival, microseconds.
         var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        /// The same latency split at the chunk event's timestamp (set by the worker's producer when it
+        /// hands the event to librdkafka, millisecond resolution): stamp → produce is the worker's part,
+        /// produce → arrival is librdkafka's batching, the broker and this consumer's fetch.
+        var toProduce = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var produceToArrival = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        /// Stamp → arrival of the bench's own probes (`KafkaPathProbe`): the Kafka path alone.
+        var probeLatency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        /// Stamp → arrival by arrival time, in tenths of the run (filled by `byTenth(of:)`).
+        var arrivals: [(at: Int64, micros: UInt64)] = []
         /// Per key (job id): first and last arrival, for the number of streams open at once.
         var spans: [String: (first: Int64, last: Int64)] = [:]
         /// The values themselves, when kept.
@@ -41,6 +50,10 @@ final class TopicTally: Sendable {
         reader = Task {
                 for await message in consumer.messages {
                     let now = wallClockMicros()
+                    if let probe = Self.stamp(in: message.value, after: Self.probeMarker) {
+                        store.state.withLock { $0.probeLatency.record(UInt64(max(0, now - probe))) }
+                        continue
+                    }
                     let stamp = Self.stamp(in: message.value)
                     let succeeded = Self.contains(message.value, Self.succeededMarker)
                     let key = trackKeys ? message.keyString : nil
@@ -54,7 +67,15 @@ final class TopicTally: Sendable {
                             s.maxTimestampMs = max(s.maxTimestampMs, ts)
                         }
                         if keepValues { s.values.append(message.value) }
-                        if let stamp { s.latency.record(UInt64(max(0, now - stamp))) }
+                        if let stamp {
+                            let micros = UInt64(max(0, now - stamp))
+                            s.latency.record(micros)
+                            s.arrivals.append((now, micros))
+                            if let ts = message.timestampMs {
+                                s.toProduce.record(UInt64(max(0, ts * 1000 - stamp)))
+                                s.produceToArrival.record(UInt64(max(0, now - ts * 1000)))
+                            }
+                        }
                         if let key {
                             if let span = s.spans[key] { s.spans[key] = (span.first, now) } else { s.spans[key] = (now, now) }
                         }
@@ -85,6 +106,18 @@ final class TopicTally: Sendable {
         reader.cancel()
     }
 
+    /// p99 of stamp → arrival in each tenth of the span of arrivals, microseconds: shows whether the
+    /// tail belongs to the start-up burst or grows as the run goes on.
+    static func p99ByTenth(_ arrivals: [(at: Int64, micros: UInt64)]) -> [UInt64] {
+        guard let first = arrivals.first?.at, let last = arrivals.last?.at, last > first else { return [] }
+        var tenths = Array(repeating: Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .two), count: 10)
+        for arrival in arrivals {
+            let index = min(9, Int((arrival.at - first) * 10 / (last - first)))
+            tenths[index].record(arrival.micros)
+        }
+        return tenths.map { $0.totalCount == 0 ? 0 : $0.valueAtPercentile(99) }
+    }
+
     /// The most streams (keys) open at once: a key is open from its first to its last arrival.
     static func peakOpen(_ spans: [String: (first: Int64, last: Int64)]) -> Int {
         var edges: [(Int64, Int)] = []
@@ -103,13 +136,14 @@ final class TopicTally: Sendable {
     }
 
     private static let deltaMarker = Array(#""delta":"@"#.utf8)
+    private static let probeMarker = Array(KafkaPathProbe.marker.utf8)
     private static let succeededMarker = Array(#""status":"succeeded""#.utf8)
 
     /// The stand-in's stamp at the start of a delta (`"delta":"@<micros>|...`), if any.
-    static func stamp(in value: [UInt8]) -> Int64? {
-        guard let start = find(value, deltaMarker) else { return nil }
+    static func stamp(in value: [UInt8], after marker: [UInt8] = deltaMarker) -> Int64? {
+        guard let start = find(value, marker) else { return nil }
         var micros: Int64 = 0
-        var index = start + deltaMarker.count
+        var index = start + marker.count
         var digits = 0
         while index < value.count, value[index] >= 0x30, value[index] <= 0x39 {
             micros = micros * 10 + Int64(value[index] - 0x30)

@@ -1,0 +1,46 @@
+import LLMQKafka
+import Logging
+
+/// Measures the Kafka path alone, beside a worker under load: the bench produces a small stamped
+/// message to the chunks topic every few milliseconds, with the worker's producer settings
+/// (idempotent, acks=all, linger.ms=2), spread over every partition, and the chunk consumer
+/// (`TopicTally`) tallies their stamp → arrival apart from the chunk events. That latency is what
+/// the producer's batching, the broker and the consumer's fetch add without any worker in the way,
+/// so the worker's own part of the forward latency is the difference.
+///
+/// Why it is needed: the embedded broker (librdkafka's mock cluster) finds a fetch's messages by
+/// walking the partition's log from its start, so its fetch cost, and the tail of any latency that
+/// ends at a consumer, grows as a run fills the topic.
+final class KafkaPathProbe: Sendable {
+    /// In a probe's value; `TopicTally` looks for it.
+    static let marker = #""probe":"@"#
+
+    private let producer: KafkaProducer
+    private let sender: Task<Void, Never>
+
+    init(bootstrapServers: String, topic: String, partitions: Int, every interval: Duration = .milliseconds(5)) throws {
+        var logger = Logger(label: "llmq.bench.probe")
+        logger.logLevel = .warning
+        let producer = try KafkaProducer(config: KafkaConfig([
+            "bootstrap.servers": bootstrapServers, "enable.idempotence": "true", "acks": "all", "linger.ms": "2", "log_level": "3",
+        ]), logger: logger)
+        self.producer = producer
+        sender = Task {
+            var sent = 0
+            while !Task.isCancelled {
+                let value = "{\(Self.marker)\(wallClockMicros())|\"}"
+                let message = OutgoingMessage(topic: topic, partition: Int32(sent % max(1, partitions)), key: nil, value: Array(value.utf8))
+                // A full queue or a refused probe only leaves a gap in the sample.
+                try? producer.produceNow(message, handler: nil)
+                sent += 1
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    func stop() async {
+        sender.cancel()
+        await sender.value
+        await producer.close(timeout: .seconds(5))
+    }
+}
