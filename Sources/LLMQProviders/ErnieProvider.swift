@@ -26,16 +26,16 @@ public struct ErnieProvider: Provider {
     private let baseURL: String
     private let model: String
     private let credentials: Credentials
-    private let client: HTTPClient
+    private let clients: HTTPClientShards
     private let logger: Logger
     private let tokens: ErnieTokenStore?
 
     /// - Parameters:
-    ///   - httpClient: the process-wide client; the provider never shuts it down.
+    ///   - httpClients: the process-wide clients; the provider never shuts them down.
     ///   - baseURL: e.g. `https://aip.baidubce.com`.
     ///   - model: the endpoint name used when the request names none, e.g. "completions", "completions_pro". Default: "completions".
     public init(
-        httpClient: HTTPClient,
+        httpClients: HTTPClientShards,
         baseURL: String,
         credentials: Credentials,
         model: String? = nil,
@@ -47,14 +47,20 @@ public struct ErnieProvider: Provider {
         self.baseURL = base
         self.model = model ?? "completions"
         self.credentials = credentials
-        self.client = httpClient
+        self.clients = httpClients
         self.logger = logger
         self.name = name
         if case .keys(let apiKey, let secretKey) = credentials {
-            self.tokens = ErnieTokenStore(client: httpClient, baseURL: base, apiKey: apiKey, secretKey: secretKey)
+            self.tokens = ErnieTokenStore(client: httpClients.clients[0], baseURL: base, apiKey: apiKey, secretKey: secretKey)
         } else {
             self.tokens = nil
         }
+    }
+
+    /// A provider on one client the caller owns.
+    public init(httpClient: HTTPClient, baseURL: String, credentials: Credentials, model: String? = nil, name: String = "ernie",
+                logger: Logger = Logger(label: "llmq.provider.ernie")) {
+        self.init(httpClients: HTTPClientShards(httpClient), baseURL: baseURL, credentials: credentials, model: model, name: name, logger: logger)
     }
 
     public func complete(
@@ -118,7 +124,7 @@ public struct ErnieProvider: Provider {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         let secrets = self.secrets(token: token)
-        let http = HTTPCall(client: self.client, secrets: secrets, logger: self.logger)
+        let http = HTTPCall(clients: self.clients, secrets: secrets, logger: self.logger)
         let outcome = try await http.perform(
             url: url, headers: headers, body: body, timeouts: timeouts, streaming: request.stream,
             onSent: request.onRequestSent, onHead: request.onResponseHead,

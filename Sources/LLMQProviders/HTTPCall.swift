@@ -3,7 +3,8 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Runs one HTTP request of a provider call under a `CallWatchdog`, on the shared `HTTPClient`.
+/// Runs one HTTP request of a provider call under a `CallWatchdog`, on the next of the shared
+/// `HTTPClientShards`.
 ///
 /// The response is read by a `ResponseReader` (AsyncHTTPClient's delegate API) on the event loop of
 /// its connection: a streamed body goes from the channel read through the SSE parser and the
@@ -12,12 +13,12 @@ import NIOHTTP1
 /// the request; when the caller is cancelled, the request is cancelled; either closes the
 /// connection at once.
 struct HTTPCall: Sendable {
-    let client: HTTPClient
+    let clients: HTTPClientShards
     let secrets: Secrets
     let logger: Logger
 
-    init(client: HTTPClient, secrets: Secrets, logger: Logger) {
-        self.client = client
+    init(clients: HTTPClientShards, secrets: Secrets, logger: Logger) {
+        self.clients = clients
         self.secrets = secrets
         self.logger = logger
     }
@@ -62,14 +63,15 @@ struct HTTPCall: Sendable {
             throw ProviderError(code: .badRequest, message: "cannot make the request: \(self.secrets.redact(String(describing: error)))")
         }
         let watchdog = CallWatchdog(timeouts: timeouts, streaming: streaming)
-        let loop = self.client.eventLoopGroup.next()
+        let client = self.clients.next()
+        let loop = client.eventLoopGroup.next()
         let reader = ResponseReader(loop: loop, watchdog: watchdog, streaming: streaming, onSent: onSent, onHead: onHead,
                                     decoder: decoder, sink: sink)
         // The reader runs on `loop`, and the pool prefers an idle connection on that loop (then no
         // hop per body part) but takes any idle one: requiring the loop (`.delegateAndChannel`)
         // opened a new connection whenever the idle ones were on the other loop.
         // No logger for AsyncHTTPClient: its request logs could carry the URL (ERNIE's holds the token).
-        let task = self.client.execute(request: request, delegate: reader, eventLoop: .delegate(on: loop),
+        let task = client.execute(request: request, delegate: reader, eventLoop: .delegate(on: loop),
                                        deadline: watchdog.totalDeadline)
         reader.watch(task)
         do {

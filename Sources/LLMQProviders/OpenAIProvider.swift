@@ -18,13 +18,13 @@ public struct OpenAIProvider: Provider {
     private let http: HTTPCall
 
     /// - Parameters:
-    ///   - httpClient: the process-wide client; the provider never shuts it down.
+    ///   - httpClients: the process-wide clients; the provider never shuts them down.
     ///   - baseURL: e.g. `https://api.openai.com` (no `/v1`).
     ///   - apiKey: sent as a Bearer token; nil sends no Authorization header.
     ///   - model: used when the request names none.
     ///   - name: "openai" or "mock".
     public init(
-        httpClient: HTTPClient,
+        httpClients: HTTPClientShards,
         baseURL: String,
         apiKey: String?,
         model: String? = nil,
@@ -37,7 +37,13 @@ public struct OpenAIProvider: Provider {
         self.apiKey = apiKey
         self.model = model
         self.name = name
-        self.http = HTTPCall(client: httpClient, secrets: Secrets([apiKey]), logger: logger)
+        self.http = HTTPCall(clients: httpClients, secrets: Secrets([apiKey]), logger: logger)
+    }
+
+    /// A provider on one client the caller owns.
+    public init(httpClient: HTTPClient, baseURL: String, apiKey: String?, model: String? = nil, name: String = "openai",
+                logger: Logger = Logger(label: "llmq.provider.openai")) {
+        self.init(httpClients: HTTPClientShards(httpClient), baseURL: baseURL, apiKey: apiKey, model: model, name: name, logger: logger)
     }
 
     public func complete(

@@ -3,22 +3,22 @@ import LLMQKafka
 import Logging
 import LLMQProviders
 
-/// Builds the configured provider over the process-wide HTTP client: the primary, each provider
+/// Builds the configured provider over the process-wide HTTP clients: the primary, each provider
 /// wrapped in the stream fallback when it is on, and the fallback provider around both when one is set.
 public enum ProviderFactory {
-    public static func make(_ configuration: WorkerConfiguration, httpClient: HTTPClient, logger: Logger,
+    public static func make(_ configuration: WorkerConfiguration, httpClients: HTTPClientShards, logger: Logger,
                             metrics: WorkerMetrics = WorkerMetrics()) -> any Provider {
         let primary = withStreamFallback(
             base(kind: configuration.providerKind, name: configuration.providerKind.rawValue, baseURL: configuration.providerBaseURL,
                  model: configuration.providerModel, apiKey: configuration.providerAPIKey, secretKey: configuration.providerSecretKey,
-                 accessToken: configuration.providerAccessToken, httpClient: httpClient, logger: logger),
+                 accessToken: configuration.providerAccessToken, httpClients: httpClients, logger: logger),
             configuration, logger: logger, metrics: metrics)
         let settings = configuration.fallback
         // validate() guarantees a base URL and a model with a kind.
         guard let kind = settings.kind, let name = settings.name, let baseURL = settings.baseURL else { return primary }
         let fallback = withStreamFallback(
             base(kind: kind, name: name, baseURL: baseURL, model: settings.model, apiKey: settings.apiKey, secretKey: settings.secretKey,
-                 accessToken: settings.accessToken, httpClient: httpClient, logger: logger),
+                 accessToken: settings.accessToken, httpClients: httpClients, logger: logger),
             configuration, logger: logger, metrics: metrics)
         // Exported from the start (0), so alerts see the series before the first change.
         metrics.circuit(open: false)
@@ -62,10 +62,10 @@ public enum ProviderFactory {
     }
 
     private static func base(kind: WorkerConfiguration.ProviderKind, name: String, baseURL: String, model: String?, apiKey: String?,
-                             secretKey: String?, accessToken: String?, httpClient: HTTPClient, logger: Logger) -> any Provider {
+                             secretKey: String?, accessToken: String?, httpClients: HTTPClientShards, logger: Logger) -> any Provider {
         switch kind {
         case .openai, .mock:
-            return OpenAIProvider(httpClient: httpClient, baseURL: baseURL, apiKey: apiKey, model: model, name: name, logger: logger)
+            return OpenAIProvider(httpClients: httpClients, baseURL: baseURL, apiKey: apiKey, model: model, name: name, logger: logger)
         case .ernie:
             let credentials: ErnieProvider.Credentials
             if let accessToken {
@@ -74,7 +74,7 @@ public enum ProviderFactory {
                 // validate() guarantees both keys when there is no token.
                 credentials = .keys(apiKey: apiKey ?? "", secretKey: secretKey ?? "")
             }
-            return ErnieProvider(httpClient: httpClient, baseURL: baseURL, credentials: credentials, model: model, name: name, logger: logger)
+            return ErnieProvider(httpClients: httpClients, baseURL: baseURL, credentials: credentials, model: model, name: name, logger: logger)
         }
     }
 }

@@ -149,7 +149,7 @@ extension WorkerConfiguration {
         "worker.chunk_coalesce_bytes", "worker.chunk_coalesce_ms",
         "provider.kind", "provider.base_url", "provider.model", "provider.api_key", "provider.secret_key", "provider.access_token",
         "provider.requests_per_minute", "provider.tokens_per_minute", "provider.adaptive_concurrency", "provider.initial_concurrency",
-        "provider.quota_probe_ms", "provider.max_starting_calls",
+        "provider.quota_probe_ms", "provider.max_starting_calls", "provider.connection_pools",
         "provider.stream_fallback.interruptions", "provider.stream_fallback.window_ms", "provider.stream_fallback.quiet_ms",
         "provider.fallback.kind", "provider.fallback.base_url", "provider.fallback.model", "provider.fallback.api_key",
         "provider.fallback.secret_key", "provider.fallback.access_token", "provider.fallback.after_attempts",
@@ -229,6 +229,7 @@ extension WorkerConfiguration {
         case "provider.initial_concurrency": providerInitialConcurrency = try integer(1...100_000)
         case "provider.quota_probe_ms": providerQuotaProbeInterval = try milliseconds(100...86_400_000)
         case "provider.max_starting_calls": providerMaxStartingCalls = try integer(0...1_000_000)
+        case "provider.connection_pools": providerConnectionPools = try integer(0...1024)
         case "provider.stream_fallback.interruptions": streamFallback.interruptions = try integer(0...1_000_000)
         case "provider.stream_fallback.window_ms": streamFallback.window = try milliseconds()
         case "provider.stream_fallback.quiet_ms": streamFallback.quiet = try milliseconds()

@@ -74,6 +74,15 @@ public struct WorkerConfiguration: Sendable {
     /// wait their turn, so a burst of new jobs does not hold up the streams already open. 0: no
     /// bound. Default 32.
     public var providerMaxStartingCalls = 32
+    /// `provider.connection_pools`: HTTP connection pools (AsyncHTTPClient clients) the calls are
+    /// spread over, so no pool holds thousands of connections (each pool event costs time in
+    /// proportion to its connections). 0: automatic, one per 256 of `worker.concurrency`. Default 0.
+    public var providerConnectionPools = 0
+
+    /// The number of connection pools to use: `provider.connection_pools`, or the automatic count.
+    public var effectiveConnectionPools: Int {
+        providerConnectionPools > 0 ? providerConnectionPools : HTTPClientShards.automaticCount(concurrency: concurrency)
+    }
 
     /// `retry.max_attempts`, `retry.initial_backoff_ms`, `retry.max_backoff_ms`. Default 3, 4000, 10000.
     public var retry = RetryPolicy.default

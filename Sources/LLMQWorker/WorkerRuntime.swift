@@ -5,7 +5,7 @@ import Logging
 import LLMQProviders
 import ServiceLifecycle
 
-/// Assembles a worker process: HTTP client, provider, worker and metrics server under one
+/// Assembles a worker process: HTTP clients, provider, worker and metrics server under one
 /// ServiceGroup that turns SIGTERM/SIGINT into a graceful drain.
 public enum WorkerRuntime {
     /// Runs until a signal (or a fatal error, which is rethrown for a non-zero exit).
@@ -17,9 +17,9 @@ public enum WorkerRuntime {
         httpConfiguration.timeout.connect = .milliseconds(configuration.timeouts.connect.wholeMilliseconds)
         // Many concurrent streams to one host: allow a connection per in-flight job.
         httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, configuration.concurrency)
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        let httpClients = HTTPClientShards(shards: configuration.effectiveConnectionPools, configuration: httpConfiguration)
         let metrics = WorkerMetrics()
-        let provider = ProviderFactory.make(configuration, httpClient: httpClient, logger: logger, metrics: metrics)
+        let provider = ProviderFactory.make(configuration, httpClients: httpClients, logger: logger, metrics: metrics)
         let worker = Worker(configuration: configuration, provider: provider, metrics: metrics, logger: logger)
         // The group stops services in reverse order: the worker first (its drain can take
         // `worker.shutdown_grace_ms`), the metrics server, /healthz and /readyz only after it.
@@ -38,9 +38,9 @@ public enum WorkerRuntime {
         do {
             try await group.run()
         } catch {
-            try? await httpClient.shutdown()
+            try? await httpClients.shutdown()
             throw error
         }
-        try? await httpClient.shutdown()
+        try? await httpClients.shutdown()
     }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import LLMQProviders
 import LLMQWorker
 import Logging
 import ServiceLifecycle
@@ -7,14 +8,15 @@ import ServiceLifecycle
 public final class InProcessWorker: Sendable {
     public let worker: Worker
     private let group: ServiceGroup
-    private let httpClient: HTTPClient
+    private let httpClients: HTTPClientShards
     private let task: Task<Void, any Error>
 
     public init(_ configuration: WorkerConfiguration, logLevel: Logger.Level = .warning) {
         var logger = Logger(label: "test.worker")
         logger.logLevel = logLevel
-        httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        let provider = ProviderFactory.make(configuration, httpClient: httpClient, logger: logger)
+        // As the worker process builds them: `provider.connection_pools` clients.
+        httpClients = HTTPClientShards(shards: configuration.effectiveConnectionPools, configuration: HTTPClient.Configuration())
+        let provider = ProviderFactory.make(configuration, httpClients: httpClients, logger: logger)
         worker = Worker(configuration: configuration, provider: provider, logger: logger)
         group = ServiceGroup(services: [worker], logger: logger)
         let group = self.group
@@ -25,7 +27,7 @@ public final class InProcessWorker: Sendable {
     public func stop() async throws {
         await group.triggerGracefulShutdown()
         try await task.value
-        try await httpClient.shutdown()
+        try await httpClients.shutdown()
     }
 }
 

@@ -41,11 +41,22 @@ struct WorkerConfigurationGovernanceTests {
         #expect(try Self.load([], environment: ["LLMQ_PROVIDER_MAX_STARTING_CALLS": "8"]).providerMaxStartingCalls == 8)
     }
 
+    @Test("provider.connection_pools: automatic by default, one pool per 256 of worker.concurrency")
+    func connectionPools() throws {
+        #expect(try Self.load([]).providerConnectionPools == 0)
+        #expect(try Self.load(["worker.concurrency=64"]).effectiveConnectionPools == 1)
+        #expect(try Self.load(["worker.concurrency=256"]).effectiveConnectionPools == 1)
+        #expect(try Self.load(["worker.concurrency=257"]).effectiveConnectionPools == 2)
+        #expect(try Self.load(["worker.concurrency=10000"]).effectiveConnectionPools == 40)
+        #expect(try Self.load(["worker.concurrency=10000", "provider.connection_pools=1"]).effectiveConnectionPools == 1)
+    }
+
     @Test("a bad value stops start-up naming the key", arguments: [
         ("topic.jobs", "live:0"), ("topic.jobs", "live:x"), ("topic.jobs", "a:1:2"), ("topic.jobs", "a, a:2"), ("topic.jobs", " , "),
         ("provider.requests_per_minute", "-1"), ("provider.requests_per_minute", "many"), ("provider.tokens_per_minute", "1.5"),
         ("provider.adaptive_concurrency", "maybe"), ("provider.initial_concurrency", "0"), ("provider.quota_probe_ms", "10"),
         ("provider.max_starting_calls", "-1"), ("provider.max_starting_calls", "some"),
+        ("provider.connection_pools", "-1"), ("provider.connection_pools", "2000"),
     ])
     func badValues(key: String, value: String) {
         #expect {

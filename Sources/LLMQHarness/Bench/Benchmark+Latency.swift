@@ -169,6 +169,8 @@ extension Benchmark {
         let tenths = TopicTally.p99ByTenth(run.chunks.arrivals)
         if !tenths.isEmpty {
             row.notes.append("latency p99 by tenth of the run, ms: " + tenths.map { BenchReport.format(Double($0) / 1000) }.joined(separator: ", "))
+            let workerTenths = TopicTally.p99ByTenth(run.chunks.producedArrivals)
+            row.notes.append("stamp → produce (worker) p99 by tenth of the run, ms: " + workerTenths.map { BenchReport.format(Double($0) / 1000) }.joined(separator: ", "))
         }
         row.add("worker CPU", run.workerCPU, "s")
         row.add("worker CPU use", run.workerCPU / run.seconds * 100, "% of a core")

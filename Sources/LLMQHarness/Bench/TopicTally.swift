@@ -28,6 +28,8 @@ final class TopicTally: Sendable {
         var probeLatency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
         /// Stamp → arrival by arrival time, in tenths of the run (filled by `byTenth(of:)`).
         var arrivals: [(at: Int64, micros: UInt64)] = []
+        /// Stamp → produce by arrival time, the same way.
+        var producedArrivals: [(at: Int64, micros: UInt64)] = []
         /// Per key (job id): first and last arrival, for the number of streams open at once.
         var spans: [String: (first: Int64, last: Int64)] = [:]
         /// The values themselves, when kept.
@@ -73,6 +75,7 @@ final class TopicTally: Sendable {
                             s.arrivals.append((now, micros))
                             if let ts = message.timestampMs {
                                 s.toProduce.record(UInt64(max(0, ts * 1000 - stamp)))
+                                s.producedArrivals.append((now, UInt64(max(0, ts * 1000 - stamp))))
                                 s.produceToArrival.record(UInt64(max(0, now - ts * 1000)))
                             }
                         }
