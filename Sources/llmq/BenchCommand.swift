@@ -39,6 +39,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("coalesce-bytes"), help: "Drain: also run with worker.chunk_coalesce_bytes=N (default 64; 0 skips that row).")
     var coalesceBytes: Int?
 
+    @Option(name: .customLong("chunk-partitions"), help: "Partitions of llmq.chunks in the ceiling, drain, latency and streams scenarios (default 12).")
+    var chunkPartitions: Int?
+
     @Option(help: "Gateway: concurrent SSE clients on one gateway (default 1000).")
     var clients: Int?
 
@@ -100,6 +103,7 @@ struct BenchCommand: AsyncParsableCommand {
         if let slowGapMs, let range = Self.range(slowGapMs) { options.slowGapMs = range }
         if let rate { options.rate = rate }
         if let coalesceBytes { options.coalesceBytes = coalesceBytes }
+        if let chunkPartitions { options.chunkPartitions = max(1, chunkPartitions) }
         if let clients { options.gatewayClients = clients; options.gatewayJobs = max(1, clients / 2) }
         if let ratelimitJobs { options.ratelimitJobs = ratelimitJobs }
         if let ratelimitRequestsPerSecond { options.ratelimitRequestsPerSecond = ratelimitRequestsPerSecond }

@@ -13,7 +13,8 @@ final class BenchEnvironment: Sendable {
     static let chunksTopic = WorkerConfiguration.defaults.chunksTopic
     static let resultsTopic = WorkerConfiguration.defaults.resultsTopic
     static let deadLetterTopic = WorkerConfiguration.defaults.deadLetterTopic
-    static let chunkPartitions = 12
+    /// `llmq.chunks` partitions unless `--chunk-partitions` says otherwise.
+    static let defaultChunkPartitions = 12
 
     /// The broker: `llmq dev-broker`, librdkafka's mock cluster in its own process.
     let broker: LLMQProcess
@@ -21,14 +22,16 @@ final class BenchEnvironment: Sendable {
     let standIn: LLMQProcess?
     let standInPort: Int
     let group = uniqueName("bench-workers")
+    let chunkPartitions: Int
     private let producer: KafkaProducer
 
     /// - Parameter standInArguments: extra `llmq mock-llm` options; nil starts no stand-in.
-    init(jobPartitions: Int = 8, standInArguments: [String]?) async throws {
+    init(jobPartitions: Int = 8, chunkPartitions: Int = BenchEnvironment.defaultChunkPartitions, standInArguments: [String]?) async throws {
+        self.chunkPartitions = chunkPartitions
         var quiet = Logger(label: "llmq.bench")
         quiet.logLevel = .error
         let defaults = WorkerConfiguration.defaults
-        let topics = [(defaults.jobsTopic, jobPartitions), (defaults.chunksTopic, Self.chunkPartitions), (defaults.resultsTopic, 6),
+        let topics = [(defaults.jobsTopic, jobPartitions), (defaults.chunksTopic, chunkPartitions), (defaults.resultsTopic, 6),
                       (defaults.deadLetterTopic, 1), (defaults.controlTopic, 1)]
         let broker = try LLMQProcess(["dev-broker"] + topics.flatMap { ["--topic", "\($0.0):\($0.1)"] }, name: "bench-broker")
         self.broker = broker

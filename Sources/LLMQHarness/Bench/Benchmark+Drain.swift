@@ -8,7 +8,7 @@ extension Benchmark {
     func runDrain(coalesceBytes: Int, ceiling: BenchRow?) async throws -> BenchRow {
         let jobs = options.jobs
         let providerEvents = jobs * (options.drainWords + 2)
-        let env = try await BenchEnvironment(standInArguments: ["--words", "\(options.drainWords)"])
+        let env = try await BenchEnvironment(chunkPartitions: options.chunkPartitions, standInArguments: ["--words", "\(options.drainWords)"])
         var worker: LLMQProcess?
         do {
             try await env.enqueue(count: jobs)

@@ -79,13 +79,13 @@ extension Benchmark {
     /// Enqueues `jobs`, starts the chunk and result consumers, then one worker; waits for every result.
     func stampedRun(standInArguments: [String], jobs: Int, concurrency: Int, extraSettings: [String],
                     directive: (Int) -> String?) async throws -> StampedRun {
-        let env = try await BenchEnvironment(standInArguments: standInArguments)
+        let env = try await BenchEnvironment(chunkPartitions: options.chunkPartitions, standInArguments: standInArguments)
         var worker: LLMQProcess?
         var probe: KafkaPathProbe?
         do {
             let chunks = try TopicTally(bootstrapServers: env.bootstrapServers, topic: BenchEnvironment.chunksTopic, trackKeys: true)
             let results = try TopicTally(bootstrapServers: env.bootstrapServers, topic: BenchEnvironment.resultsTopic)
-            try await chunks.waitForAssignment(partitions: BenchEnvironment.chunkPartitions)
+            try await chunks.waitForAssignment(partitions: env.chunkPartitions)
             try await results.waitForAssignment(partitions: 6)
             let started = try env.startWorker(env.workerSettings(concurrency: concurrency, extra: extraSettings), name: "bench-worker")
             worker = started
@@ -101,7 +101,7 @@ extension Benchmark {
             let workerUsage = UsageSampler(pid: started.pid)
             let brokerUsage = UsageSampler(pid: env.broker.pid)
             let kafkaProbe = try KafkaPathProbe(bootstrapServers: env.bootstrapServers, topic: BenchEnvironment.chunksTopic,
-                                                partitions: BenchEnvironment.chunkPartitions)
+                                                partitions: env.chunkPartitions)
             probe = kafkaProbe
             let benchCPUBefore = selfCPUSeconds()
             try await env.enqueue(count: jobs, directive: directive)
@@ -145,6 +145,7 @@ extension Benchmark {
 
     func addStampedFigures(_ run: StampedRun, to row: inout BenchRow) {
         let latency = run.chunks.latency
+        row.add("llmq.chunks partitions", Double(options.chunkPartitions))
         row.add("chunk events", Double(run.chunks.count))
         row.add("stamped deltas measured", Double(latency.totalCount))
         row.add("duration (first chunk → last result)", run.seconds, "s")
