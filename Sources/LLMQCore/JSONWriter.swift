@@ -13,6 +13,8 @@ public struct JSONWriter {
 
     public mutating func beginObject() { separator(); bytes.append(UInt8(ascii: "{")); needsComma = false }
     public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
+    public mutating func beginArray(_ key: StaticString) { self.key(key); bytes.append(UInt8(ascii: "[")); needsComma = false }
+    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
 
     public mutating func key(_ key: StaticString) {
         separator()
@@ -26,6 +28,12 @@ public struct JSONWriter {
     public mutating func string(_ key: StaticString, _ value: String) { self.key(key); string(value) }
     public mutating func int(_ key: StaticString, _ value: some BinaryInteger) { self.key(key); raw(String(value)) }
     public mutating func bool(_ key: StaticString, _ value: Bool) { self.key(key); raw(value ? "true" : "false") }
+    /// A finite number, in Swift's shortest form that reads back the same (`0.7`, `1.0`, `1e-05`).
+    public mutating func double(_ key: StaticString, _ value: Double) {
+        precondition(value.isFinite, "JSON has no infinities or NaN")
+        self.key(key)
+        raw(value.description)
+    }
     public mutating func null() { raw("null") }
     /// The value, or `null` when absent.
     public mutating func optionalString(_ key: StaticString, _ value: String?) {

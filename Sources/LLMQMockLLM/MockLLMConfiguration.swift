@@ -29,6 +29,10 @@ public struct MockLLMConfiguration: Sendable {
     /// After this many admitted chat requests, answer 429 `insufficient_quota` (no Retry-After) until
     /// the quota is reset (`POST /mock/quota/reset`, `MockLLMServer.resetQuota`). nil: no quota. Default: nil.
     public var quotaRequests: Int?
+    /// With no gap between events and no stream fault, write a reply's events in one write, as a
+    /// provider whose events arrive many to a read (the benchmark's drain uses it to separate a
+    /// worker's cost per read from its cost per event). Default: false, a write per event.
+    public var oneWrite: Bool
 
     public init(
         host: String = "127.0.0.1",
@@ -43,7 +47,8 @@ public struct MockLLMConfiguration: Sendable {
         backlog: Int = 4096,
         requestsPerSecond: Int? = nil,
         tokensPerSecond: Int? = nil,
-        quotaRequests: Int? = nil
+        quotaRequests: Int? = nil,
+        oneWrite: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -58,5 +63,6 @@ public struct MockLLMConfiguration: Sendable {
         self.requestsPerSecond = requestsPerSecond
         self.tokensPerSecond = tokensPerSecond
         self.quotaRequests = quotaRequests
+        self.oneWrite = oneWrite
     }
 }

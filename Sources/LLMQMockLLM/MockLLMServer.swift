@@ -401,6 +401,18 @@ public final class MockLLMServer: Sendable {
                 try await self.hang()
             }
             let count = plan.pieces.count
+            if self.configuration.oneWrite, plan.gap == .zero, faults.isEmpty, faults.errorAfter == nil {
+                var reply = ByteBuffer()
+                for index in 0..<count {
+                    let piece = plan.pieces[index]
+                    var next = event(stamp ? "@\(MockWire.wallClockMicros())|" + piece : piece, index, index == count - 1)
+                    reply.writeBuffer(&next)
+                }
+                if var end = end() { reply.writeBuffer(&end) }
+                try await writer.write(reply)
+                try await writer.finish(nil)
+                return
+            }
             for index in 0...count {
                 if index > 0, (index < count), plan.gap > .zero { try await Self.pause(plan.gap, on: loop) }
                 if faults.cutAfter == index {

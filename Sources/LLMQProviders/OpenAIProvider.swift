@@ -71,12 +71,7 @@ public struct OpenAIProvider: Provider {
 
     /// The headers and body of a call. Synchronous, so its temporaries stay off the call's async frame.
     private func httpRequest(for request: ProviderRequest) throws -> (HTTPHeaders, ByteBuffer) {
-        let body: ByteBuffer
-        do {
-            body = try JSONCoding.encode(OpenAIWire.Request(request, defaultModel: self.model))
-        } catch {
-            throw ProviderError(code: .badRequest, message: "cannot encode the request: \(error)")
-        }
+        let body = try OpenAIWire.Request(request, defaultModel: self.model).encoded()
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "accept", value: request.stream ? "text/event-stream" : "application/json")

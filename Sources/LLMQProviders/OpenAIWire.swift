@@ -20,6 +20,43 @@ enum OpenAIWire {
         var top_p: Double?
         var stop: [String]?
 
+        /// The body, written by hand: `JSONEncoder` was 3 % of a worker's CPU while thousands of
+        /// calls started at once (issue 11). The same JSON as the `Encodable` conformance (a property
+        /// test compares the two), with the members always in declaration order.
+        func encoded() throws -> ByteBuffer {
+            for (name, value) in [("temperature", temperature), ("top_p", top_p)] {
+                if let value, !value.isFinite { throw ProviderError(code: .badRequest, message: "\(name) is not a finite number") }
+            }
+            var writer = JSONWriter(capacity: 256 + messages.reduce(0) { $0 + $1.content.utf8.count + $1.role.utf8.count + 32 })
+            writer.beginObject()
+            if let model { writer.string("model", model) }
+            writer.beginArray("messages")
+            for message in messages {
+                writer.beginObject()
+                writer.string("role", message.role)
+                writer.string("content", message.content)
+                writer.endObject()
+            }
+            writer.endArray()
+            writer.bool("stream", stream)
+            if let stream_options {
+                writer.key("stream_options")
+                writer.beginObject()
+                writer.bool("include_usage", stream_options.include_usage)
+                writer.endObject()
+            }
+            if let max_tokens { writer.int("max_tokens", max_tokens) }
+            if let temperature { writer.double("temperature", temperature) }
+            if let top_p { writer.double("top_p", top_p) }
+            if let stop {
+                writer.beginArray("stop")
+                for text in stop { writer.string(text) }
+                writer.endArray()
+            }
+            writer.endObject()
+            return ByteBuffer(bytes: writer.bytes)
+        }
+
         init(_ request: ProviderRequest, defaultModel: String?) {
             self.model = request.model ?? defaultModel
             self.messages = request.messages.map { WireMessage(role: $0.role, content: $0.content) }

@@ -86,6 +86,9 @@ struct MockLLMCommand: AsyncParsableCommand {
     @Flag(help: "Prefix every delta with '@<unix microseconds>|' for latency measurement.")
     var stamp = false
 
+    @Flag(name: .customLong("one-write"), help: "With no gap and no stream fault, write each reply's events in one write (events arrive many to a read).")
+    var oneWrite = false
+
     func validate() throws {
         if let hang, MockFaults.Hang(rawValue: hang) == nil {
             throw ValidationError("--hang must be 'first' or 'mid'")
@@ -115,7 +118,8 @@ struct MockLLMCommand: AsyncParsableCommand {
             stampDeltas: self.stamp,
             requestsPerSecond: self.requestsPerSecond,
             tokensPerSecond: self.tokensPerSecond,
-            quotaRequests: self.quotaRequests
+            quotaRequests: self.quotaRequests,
+            oneWrite: self.oneWrite
         )
         let logger = Logger(label: "llmq.mock-llm")
         let server = MockLLMServer(configuration: configuration, logger: logger)

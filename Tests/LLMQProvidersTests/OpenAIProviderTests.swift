@@ -19,6 +19,18 @@ struct OpenAIProviderTests {
         }
     }
 
+    /// `llmq mock-llm --one-write` (the bench's drain variant) sends the same events in one write.
+    @Test func aReplyInOneWriteStreamsTheSameDeltas() async throws {
+        try await MockHarness.with(MockLLMConfiguration(port: 0, oneWrite: true)) { mock in
+            let prompt = "all at once [[mock words=30]]"
+            let (text, completion, deltas) = try await collect(mock.openAI(), chat(prompt))
+            #expect(text == MockReply.pieces(for: prompt, words: 30).joined())
+            #expect(deltas == 30)
+            #expect(completion.finishReason == "stop")
+            #expect(completion.usage?.completionTokens == 30)
+        }
+    }
+
     /// The hot path reads a stream on an event loop of the client's group (`ResponseReader`):
     /// every delta reaches the caller there, with no hop to the global executor per body part.
     @Test func deltasArriveOnAnEventLoopOfTheClient() async throws {

@@ -93,6 +93,10 @@ extension Benchmark {
             // topics' metadata (most of a second here). One job first, so the measurement is steady state.
             try await env.enqueue(count: 1, idPrefix: "warm-up")
             try await results.waitFor(count: 1, timeout: .seconds(120))
+            // The probe's warm-up message and its first probes land before the reset.
+            let kafkaProbe = try await KafkaPathProbe.start(bootstrapServers: env.bootstrapServers, topic: BenchEnvironment.chunksTopic,
+                                                            partitions: env.chunkPartitions)
+            probe = kafkaProbe
             try await Task.sleep(for: .milliseconds(200))
             chunks.reset()
             results.reset()
@@ -100,9 +104,6 @@ extension Benchmark {
             let standInUsage = UsageSampler(pid: env.standIn!.pid)
             let workerUsage = UsageSampler(pid: started.pid)
             let brokerUsage = UsageSampler(pid: env.broker.pid)
-            let kafkaProbe = try KafkaPathProbe(bootstrapServers: env.bootstrapServers, topic: BenchEnvironment.chunksTopic,
-                                                partitions: env.chunkPartitions)
-            probe = kafkaProbe
             let benchCPUBefore = selfCPUSeconds()
             try await env.enqueue(count: jobs, directive: directive)
             let deadline = ContinuousClock.now + .seconds(900)

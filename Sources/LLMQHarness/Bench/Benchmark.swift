@@ -30,6 +30,7 @@ public struct Benchmark: Sendable {
                     rows.append(row)
                 case .drain:
                     rows.append(try await runDrain(coalesceBytes: 0, ceiling: ceiling))
+                    rows.append(try await runDrain(coalesceBytes: 0, oneWrite: true, ceiling: ceiling))
                     if options.coalesceBytes > 0 { rows.append(try await runDrain(coalesceBytes: options.coalesceBytes, ceiling: ceiling)) }
                 case .latency:
                     rows.append(try await runLatency())

@@ -18,12 +18,24 @@ final class KafkaPathProbe: Sendable {
     private let producer: KafkaProducer
     private let sender: Task<Void, Never>
 
-    init(bootstrapServers: String, topic: String, partitions: Int, every interval: Duration = .milliseconds(5)) throws {
+    /// Starts probing once the producer has its id and the topic's metadata (a first message, sent
+    /// and acknowledged: before that, probes would measure the producer's start-up, most of a second).
+    static func start(bootstrapServers: String, topic: String, partitions: Int, every interval: Duration = .milliseconds(5)) async throws -> KafkaPathProbe {
         var logger = Logger(label: "llmq.bench.probe")
         logger.logLevel = .warning
         let producer = try KafkaProducer(config: KafkaConfig([
             "bootstrap.servers": bootstrapServers, "enable.idempotence": "true", "acks": "all", "linger.ms": "2", "log_level": "3",
         ]), logger: logger)
+        do {
+            try await producer.send(OutgoingMessage(topic: topic, partition: 0, key: nil, value: Array("{\"probe_warm_up\":true}".utf8)))
+        } catch {
+            await producer.close(timeout: .seconds(1))
+            throw error
+        }
+        return KafkaPathProbe(producer: producer, topic: topic, partitions: partitions, interval: interval)
+    }
+
+    private init(producer: KafkaProducer, topic: String, partitions: Int, interval: Duration) {
         self.producer = producer
         sender = Task {
             var sent = 0
