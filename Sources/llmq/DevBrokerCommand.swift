@@ -18,12 +18,17 @@ struct DevBrokerCommand: AsyncParsableCommand {
     @Option(name: .customLong("topic"), help: "A topic to create, as NAME:PARTITIONS (repeatable).")
     var topics: [String] = []
 
+    @Flag(inversion: .prefixedNo, help: "Turn Nagle's algorithm off on the cluster's connections, as a real broker does (the mock leaves it on: pipelined answers then wait up to 40 ms for the client's delayed ACK).")
+    var tcpNodelay = true
+
     func run() async throws {
         let specs = try topics.map { try TopicSpec(parsing: $0) }
         let cluster = try MockCluster(brokers: brokers)
         for spec in specs { try cluster.createTopic(spec.name, partitions: spec.partitions) }
+        let sweeper = tcpNodelay ? Task { await TCPNoDelay.keepSetting() } : nil
         print(cluster.bootstrapServers)
         fflush(nil)
         try await DevEnvironment.keepRunningUntilSignalled(holding: cluster)
+        sweeper?.cancel()
     }
 }
