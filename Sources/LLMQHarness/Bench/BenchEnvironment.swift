@@ -13,7 +13,7 @@ final class BenchEnvironment: Sendable {
     static let chunksTopic = WorkerConfiguration.defaults.chunksTopic
     static let resultsTopic = WorkerConfiguration.defaults.resultsTopic
     static let deadLetterTopic = WorkerConfiguration.defaults.deadLetterTopic
-    /// `llmq.chunks` partitions unless `--chunk-partitions` says otherwise.
+    /// `llmq.chunks` partitions, but in the latency and streams scenarios (`--chunk-partitions`).
     static let defaultChunkPartitions = 12
 
     /// The broker: `llmq dev-broker`, librdkafka's mock cluster in its own process.

@@ -5,7 +5,7 @@ extension Benchmark {
     /// in a child process (`llmq bench --role ceiling-producer`) whose CPU is measured alone.
     func runCeiling() async throws -> BenchRow {
         let model = drainChunkModel()
-        let env = try await BenchEnvironment(chunkPartitions: options.chunkPartitions, standInArguments: nil)
+        let env = try await BenchEnvironment(standInArguments: nil)
         let child = try LLMQProcess([
             "bench", "--role", "ceiling-producer", "--brokers", env.bootstrapServers, "--topic", BenchEnvironment.chunksTopic,
             "--messages", "\(model.messages)", "--value-bytes", "\(model.meanValueBytes)", "--keys", "\(options.jobs)",

@@ -11,7 +11,7 @@ extension Benchmark {
     func runDrain(coalesceBytes: Int, oneWrite: Bool = false, ceiling: BenchRow?) async throws -> BenchRow {
         let jobs = options.jobs
         let providerEvents = jobs * (options.drainWords + 2)
-        let env = try await BenchEnvironment(chunkPartitions: options.chunkPartitions, standInArguments: ["--words", "\(options.drainWords)"] + (oneWrite ? ["--one-write"] : []))
+        let env = try await BenchEnvironment(standInArguments: ["--words", "\(options.drainWords)"] + (oneWrite ? ["--one-write"] : []))
         var worker: LLMQProcess?
         do {
             try await env.enqueue(count: jobs)
