@@ -3,6 +3,7 @@ import Glibc
 #endif
 import AsyncHTTPClient
 import LLMQMockLLM
+import LLMQTesting
 import Testing
 
 @testable import LLMQProviders
@@ -51,26 +52,12 @@ struct TimeoutTests {
 
     @Test func connectLimit() async throws {
         // A listener with a full accept queue drops further SYNs: connecting hangs.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #expect(fd >= 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        #expect(listen(fd, 0) == 0)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let listener = try #require(LoopbackListener(backlog: 0))
+        defer { close(listener.fd) }
         var fillers: [Int32] = []
         defer { fillers.forEach { close($0) } }
-        for _ in 0..<3 {
-            let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            fcntl(filler, F_SETFL, O_NONBLOCK)
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, length) } }
-            fillers.append(filler)
-        }
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        for _ in 0..<3 { fillers.append(listener.connectClient(nonBlocking: true).fd) }
+        let port = Int(UInt16(bigEndian: listener.address.sin_port))
         let timeouts = Timeouts(connect: .milliseconds(300), firstChunk: .seconds(3), idle: .seconds(3), total: .seconds(5))
         // The client's own connect timeout matches, so its pool gives up the half-open connect quickly on shutdown.
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: timeouts.httpClientTimeout))
