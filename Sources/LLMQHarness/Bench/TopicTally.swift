@@ -53,7 +53,7 @@ final class TopicTally: Sendable {
                 for await message in consumer.messages {
                     let now = wallClockMicros()
                     if let probe = Self.stamp(in: message.value, after: Self.probeMarker) {
-                        store.state.withLock { $0.probeLatency.record(UInt64(max(0, now - probe))) }
+                        store.state.withLock { _ = $0.probeLatency.record(UInt64(max(0, now - probe))) }
                         continue
                     }
                     let stamp = Self.stamp(in: message.value)
