@@ -10,8 +10,8 @@ import Synchronization
 /// pool event (a request scheduled, a connection created, one going idle): it takes the HTTP/1
 /// state out of an enum, mutates it and puts it back, so the list is never uniquely referenced
 /// and every mutation is a full copy. With one pool and thousands of open streams, each call then
-/// costs O(open connections): a profile of 5,000 streams started at once had 40 % of the worker's
-/// start-up CPU in `HTTP1Connections.newConnectionEstablished` copying arrays, O(n²) in all.
+/// costs O(open connections): a profile of 5,000 streams started at once had a third of the
+/// worker's start-up CPU in the pool's state machine copying arrays, O(n²) in all.
 /// Shards of at most `connectionsPerShard` connections keep that copy small. The shards share the
 /// event loops (no extra threads); one shard is exactly the plain client.
 public final class HTTPClientShards: Sendable {
