@@ -124,7 +124,7 @@ public struct ErnieProvider: Provider {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         let secrets = self.secrets(token: token)
-        let http = HTTPCall(clients: self.clients, secrets: secrets, logger: self.logger)
+        let http = HTTPCall(clients: self.clients, secrets: secrets)
         let outcome = try await http.perform(
             url: url, headers: headers, body: body, timeouts: timeouts, streaming: request.stream,
             onSent: request.onRequestSent, onHead: request.onResponseHead,

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -15,12 +14,10 @@ import NIOHTTP1
 struct HTTPCall: Sendable {
     let clients: HTTPClientShards
     let secrets: Secrets
-    let logger: Logger
 
-    init(clients: HTTPClientShards, secrets: Secrets, logger: Logger) {
+    init(clients: HTTPClientShards, secrets: Secrets) {
         self.clients = clients
         self.secrets = secrets
-        self.logger = logger
     }
 
     /// Wraps an error thrown by the caller's sink, so it passes through unchanged.

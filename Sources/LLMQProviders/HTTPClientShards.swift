@@ -1,6 +1,4 @@
 import AsyncHTTPClient
-import NIOCore
-import NIOPosix
 import Synchronization
 
 /// Several `HTTPClient`s on one event loop group, handed out in turn, so that no connection pool

@@ -4,7 +4,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import AsyncHTTPClient
-import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -28,8 +27,7 @@ public struct OpenAIProvider: Provider {
         baseURL: String,
         apiKey: String?,
         model: String? = nil,
-        name: String = "openai",
-        logger: Logger = Logger(label: "llmq.provider.openai")
+        name: String = "openai"
     ) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
@@ -37,13 +35,12 @@ public struct OpenAIProvider: Provider {
         self.apiKey = apiKey
         self.model = model
         self.name = name
-        self.http = HTTPCall(clients: httpClients, secrets: Secrets([apiKey]), logger: logger)
+        self.http = HTTPCall(clients: httpClients, secrets: Secrets([apiKey]))
     }
 
     /// A provider on one client the caller owns.
-    public init(httpClient: HTTPClient, baseURL: String, apiKey: String?, model: String? = nil, name: String = "openai",
-                logger: Logger = Logger(label: "llmq.provider.openai")) {
-        self.init(httpClients: HTTPClientShards(httpClient), baseURL: baseURL, apiKey: apiKey, model: model, name: name, logger: logger)
+    public init(httpClient: HTTPClient, baseURL: String, apiKey: String?, model: String? = nil, name: String = "openai") {
+        self.init(httpClients: HTTPClientShards(httpClient), baseURL: baseURL, apiKey: apiKey, model: model, name: name)
     }
 
     public func complete(

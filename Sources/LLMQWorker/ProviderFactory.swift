@@ -65,7 +65,7 @@ public enum ProviderFactory {
                              secretKey: String?, accessToken: String?, httpClients: HTTPClientShards, logger: Logger) -> any Provider {
         switch kind {
         case .openai, .mock:
-            return OpenAIProvider(httpClients: httpClients, baseURL: baseURL, apiKey: apiKey, model: model, name: name, logger: logger)
+            return OpenAIProvider(httpClients: httpClients, baseURL: baseURL, apiKey: apiKey, model: model, name: name)
         case .ernie:
             let credentials: ErnieProvider.Credentials
             if let accessToken {
