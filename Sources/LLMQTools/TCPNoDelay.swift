@@ -12,7 +12,8 @@ import Foundation
 /// Measured (issue 11): chunk events at 30,000 a second had a 40 ms tail that the bench's own
 /// probe producer, one request at a time, never saw; with one request in flight it was gone.
 /// The mock offers no hook for its sockets, so this sets `TCP_NODELAY` on every TCP socket found
-/// in `/proc/self/fd`, including the listening ones, whose accepted connections inherit it.
+/// in `/proc/self/fd`. Once is enough after the cluster started: its listening sockets are among
+/// them, and on Linux every connection they accept later inherits the option.
 public enum TCPNoDelay {
     /// Sets `TCP_NODELAY` on every TCP socket this process has open; returns how many it changed.
     @discardableResult
@@ -32,14 +33,6 @@ public enum TCPNoDelay {
         var value: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         return getsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &value, &length) == 0 && value != 0
-    }
-
-    /// Sweeps now and then every `interval`, until the task is cancelled.
-    public static func keepSetting(every interval: Duration = .milliseconds(100)) async {
-        while !Task.isCancelled {
-            setOnAllSockets()
-            try? await Task.sleep(for: interval)
-        }
     }
 
     /// A stream socket of the IPv4 or IPv6 family (an fd may be closed or reused meanwhile: then no).

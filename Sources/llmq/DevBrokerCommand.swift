@@ -25,10 +25,10 @@ struct DevBrokerCommand: AsyncParsableCommand {
         let specs = try topics.map { try TopicSpec(parsing: $0) }
         let cluster = try MockCluster(brokers: brokers)
         for spec in specs { try cluster.createTopic(spec.name, partitions: spec.partitions) }
-        let sweeper = tcpNodelay ? Task { await TCPNoDelay.keepSetting() } : nil
+        // The cluster's listening sockets exist now; the connections they accept inherit the option.
+        if tcpNodelay { TCPNoDelay.setOnAllSockets() }
         print(cluster.bootstrapServers)
         fflush(nil)
         try await DevEnvironment.keepRunningUntilSignalled(holding: cluster)
-        sweeper?.cancel()
     }
 }
