@@ -401,11 +401,16 @@ public final class MockLLMServer: Sendable {
                 try await self.hang()
             }
             let count = plan.pieces.count
+            /// Delta `index` as an event, stamped with the time it is built when asked to.
+            func delta(_ index: Int) -> ByteBuffer {
+                let piece = plan.pieces[index]
+                return event(stamp ? "@\(MockWire.wallClockMicros())|" + piece : piece, index, index == count - 1)
+            }
+            // `isEmpty` leaves out `errorAfter`, which alone already breaks an OpenAI-format stream.
             if self.configuration.oneWrite, plan.gap == .zero, faults.isEmpty, faults.errorAfter == nil {
                 var reply = ByteBuffer()
                 for index in 0..<count {
-                    let piece = plan.pieces[index]
-                    var next = event(stamp ? "@\(MockWire.wallClockMicros())|" + piece : piece, index, index == count - 1)
+                    var next = delta(index)
                     reply.writeBuffer(&next)
                 }
                 if var end = end() { reply.writeBuffer(&end) }
@@ -430,9 +435,7 @@ public final class MockLLMServer: Sendable {
                     return
                 }
                 guard index < count else { break }
-                let piece = plan.pieces[index]
-                let text = stamp ? "@\(MockWire.wallClockMicros())|" + piece : piece
-                try await writer.write(event(text, index, index == count - 1))
+                try await writer.write(delta(index))
                 if faults.hang == .mid, index == 0 {
                     try await self.hang()
                 }

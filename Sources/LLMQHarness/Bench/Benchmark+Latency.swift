@@ -161,8 +161,6 @@ extension Benchmark {
             row.add("Kafka path alone: bench probes measured", Double(probe.totalCount))
             row.add("Kafka path alone (bench probes) p50", Double(probe.valueAtPercentile(50)) / 1000, "ms")
             row.add("Kafka path alone (bench probes) p99", Double(probe.valueAtPercentile(99)) / 1000, "ms")
-            row.add("added by the worker, p99 (forward p99 − Kafka path p99)",
-                    Double(Int64(latency.valueAtPercentile(99)) - Int64(probe.valueAtPercentile(99))) / 1000, "ms")
         }
         row.add("stamp → produce (worker) p50", Double(run.chunks.toProduce.valueAtPercentile(50)) / 1000, "ms")
         row.add("stamp → produce (worker) p99", Double(run.chunks.toProduce.valueAtPercentile(99)) / 1000, "ms")

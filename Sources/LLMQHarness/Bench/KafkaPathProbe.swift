@@ -5,8 +5,10 @@ import Logging
 /// message to the chunks topic every few milliseconds, with the worker's producer settings
 /// (idempotent, acks=all, linger.ms=2), spread over every partition, and the chunk consumer
 /// (`TopicTally`) tallies their stamp → arrival apart from the chunk events. That latency is what
-/// the producer's batching, the broker and the consumer's fetch add without any worker in the way,
-/// so the worker's own part of the forward latency is the difference.
+/// the producer's batching, the broker and the consumer's fetch add without any worker in the way.
+/// It is reported beside the forward latency, not subtracted from it: the probe's producer sends
+/// one small request at a time, the worker's pipelines many, so the two paths are alike but not
+/// the same (the worker's own part is the split at the chunk event's timestamp).
 ///
 /// Why it is needed: the embedded broker (librdkafka's mock cluster) finds a fetch's messages by
 /// walking the partition's log from its start, so its fetch cost, and the tail of any latency that

@@ -26,7 +26,7 @@ final class TopicTally: Sendable {
         var produceToArrival = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
         /// Stamp → arrival of the bench's own probes (`KafkaPathProbe`): the Kafka path alone.
         var probeLatency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
-        /// Stamp → arrival by arrival time, in tenths of the run (filled by `byTenth(of:)`).
+        /// Stamp → arrival with its arrival time, for `p99ByTenth`.
         var arrivals: [(at: Int64, micros: UInt64)] = []
         /// Stamp → produce by arrival time, the same way.
         var producedArrivals: [(at: Int64, micros: UInt64)] = []
@@ -74,8 +74,9 @@ final class TopicTally: Sendable {
                             s.latency.record(micros)
                             s.arrivals.append((now, micros))
                             if let ts = message.timestampMs {
-                                s.toProduce.record(UInt64(max(0, ts * 1000 - stamp)))
-                                s.producedArrivals.append((now, UInt64(max(0, ts * 1000 - stamp))))
+                                let produced = UInt64(max(0, ts * 1000 - stamp))
+                                s.toProduce.record(produced)
+                                s.producedArrivals.append((now, produced))
                                 s.produceToArrival.record(UInt64(max(0, now - ts * 1000)))
                             }
                         }
