@@ -39,7 +39,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("coalesce-bytes"), help: "Drain: also run with worker.chunk_coalesce_bytes=N (default 64; 0 skips that row).")
     var coalesceBytes: Int?
 
-    @Option(name: .customLong("chunk-partitions"), help: "Partitions of llmq.chunks in the latency and streams scenarios (default 4; the other scenarios use 12).")
+    @Option(name: .customLong("chunk-partitions"), help: "Partitions of llmq.chunks in the latency and streams scenarios (default 2: the embedded broker's fetch walks a partition's whole log; the other scenarios use 12).")
     var chunkPartitions: Int?
 
     @Option(help: "Gateway: concurrent SSE clients on one gateway (default 1000).")

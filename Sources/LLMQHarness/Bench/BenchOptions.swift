@@ -10,11 +10,15 @@ public struct BenchOptions: Sendable {
     public var drainConcurrency = 64
     /// Drain: `worker.chunk_coalesce_bytes` of the extra coalesced drain row; 0 skips that row. Default 64.
     public var coalesceBytes = 64
-    /// Partitions of `llmq.chunks` in the latency and streams scenarios. The embedded broker's fetch
-    /// cost grows with the number of message sets in the topic, and with slow streams almost every
-    /// chunk event is a set of its own; fewer partitions make fuller sets, so that these scenarios
-    /// measure the worker rather than the mock broker (issue 11). The ceiling and the drain keep 12.
-    public var chunkPartitions = 4
+    /// Partitions of `llmq.chunks` in the latency and streams scenarios. Default 2.
+    ///
+    /// Why so few (issue 11): librdkafka's mock broker keeps each partition's log as a list of
+    /// message sets (up to 5 MiB or 100,000 sets), walks that list from its head on every fetch,
+    /// and answers a fetch with at most one set per partition. With slow streams almost every chunk
+    /// event is a set of its own, so with more partitions the consumer needs a fetch per event and
+    /// each fetch walks thousands of sets: the broker saturates and stalls (5,000 streams on 4
+    /// partitions: broker 50 % of a core, p99 0.6 s; on 2: 22 %, 9 ms). The ceiling and the drain keep 12.
+    public var chunkPartitions = 2
     /// Forward latency: total chunk events per second offered by the stand-in. Default 30000.
     public var rate = 30_000
     /// Forward latency: milliseconds between one stream's events (streams = rate × gap / 1000). Default 10.
