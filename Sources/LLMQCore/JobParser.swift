@@ -17,9 +17,9 @@ public struct JobParser: Sendable {
         }
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            root = try JSONParser.parse(bytes)
         } catch {
-            return .failure(JobValidationError(kind: "malformed_json", message: "not valid UTF-8 JSON: \(Self.shortReason(error))"))
+            return .failure(JobValidationError(kind: "malformed_json", message: "not valid UTF-8 JSON: \(error)"))
         }
         guard case .object(let object) = root else {
             return .failure(JobValidationError(kind: "invalid_job", message: "a job must be a JSON object"))
@@ -136,13 +136,5 @@ public struct JobParser: Sendable {
     static func parseDate(_ text: String) -> Date? {
         if let date = try? Date(text, strategy: .iso8601) { return date }
         return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-
-    /// A short reason for a decoding failure, without echoing the payload.
-    private static func shortReason(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            return context.underlyingError.map { "\($0)" }.map { String($0.prefix(200)) } ?? context.debugDescription
-        }
-        return String("\(error)".prefix(200))
     }
 }

@@ -282,15 +282,11 @@ struct JobParserTests {
         #expect(error.jobID == nil)
     }
 
-    /// RFC 8259 has no trailing commas, but Foundation's JSONDecoder (swift-foundation) accepts them, so such a
-    /// payload is parsed as if the comma were absent. Harmless, but not the "UTF-8 JSON" the contract names.
+    /// RFC 8259 has no trailing commas. Foundation's JSONDecoder accepted them; `JSONParser` (issue 11) does not.
     @Test(arguments: [#"{"id": "a", "prompt": "x",}"#, #"{"id": "a", "prompt": "x", "params": {"stop": ["a",]}}"#, "[1,]"])
     func trailingCommasAreMalformed(text: String) throws {
-        let error = failure(text)
-        withKnownIssue("swift-foundation's JSONDecoder accepts trailing commas") {
-            #expect(error?.kind == "malformed_json")
-        }
-        if let error { #expect(Self.kinds.contains(error.kind)) }
+        let error = try #require(failure(text))
+        #expect(error.kind == "malformed_json")
     }
 
     @Test(arguments: [
