@@ -7,8 +7,9 @@
 ///
 /// What it accepts is RFC 8259, nothing more: no trailing commas (Foundation's decoder accepts
 /// them), no byte-order mark, no `NaN`. A string must be valid UTF-8 and may not hold a lone
-/// surrogate escape (it could not be written back as UTF-8). A number must fit a `Double`: one that
-/// overflows, or a non-zero literal that would round to 0, is refused rather than altered.
+/// surrogate escape (it could not be written back as UTF-8). A number is read as a `Double`: one
+/// that overflows, or a non-zero literal that would round to 0, is refused (digits beyond a
+/// `Double`'s precision are rounded, as with Foundation).
 /// Nesting deeper than `maxDepth` is refused (no recursion without bound). Of repeated object
 /// keys the last one counts, as with Foundation's decoder. Errors name the byte offset and at
 /// most one byte of the input, never more of it.
@@ -109,7 +110,7 @@ public enum JSONParser {
                 let byte = bytes[position]
                 if byte == UInt8(ascii: "\"") {
                     let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-                    guard let text else { throw Failure(reason: "invalid UTF-8 in a string", offset: start) }
+                    guard let text else { throw Failure(reason: "invalid UTF-8 in the string starting", offset: start - 1) }
                     position += 1
                     return text
                 }
@@ -124,7 +125,7 @@ public enum JSONParser {
                 switch byte {
                 case UInt8(ascii: "\""):
                     guard let text = String(validating: scratch, as: UTF8.self) else {
-                        throw Failure(reason: "invalid UTF-8 in a string", offset: start)
+                        throw Failure(reason: "invalid UTF-8 in the string starting", offset: start - 1)
                     }
                     position += 1
                     return text
@@ -175,13 +176,13 @@ public enum JSONParser {
                 throw Failure(reason: "lone surrogate escape", offset: at)
             }
             // Every value left is a scalar: surrogates were handled above.
-            scratch.append(contentsOf: String(Character(Unicode.Scalar(scalarValue)!)).utf8)
+            scratch.append(contentsOf: Unicode.Scalar(scalarValue)!.utf8)
         }
 
         private mutating func hex4() throws(Failure) -> UInt16 {
-            guard position + 4 <= bytes.count else { throw failure("unterminated string") }
             var value: UInt16 = 0
             for _ in 0..<4 {
+                guard position < bytes.count else { throw failure("unterminated string") }
                 let byte = bytes[position]
                 let digit: UInt8
                 switch byte {
@@ -241,7 +242,7 @@ public enum JSONParser {
             let count = word.utf8CodeUnitCount
             let matches = position + count <= bytes.count
                 && UnsafeBufferPointer(start: word.utf8Start, count: count).elementsEqual(bytes[position..<position + count])
-            guard matches else { throw expected("\(word)") }
+            guard matches else { throw failure("expected \(word)") }
             position += count
         }
 

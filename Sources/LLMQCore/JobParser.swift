@@ -19,7 +19,7 @@ public struct JobParser: Sendable {
         do {
             root = try JSONParser.parse(bytes)
         } catch {
-            return .failure(JobValidationError(kind: "malformed_json", message: "not valid UTF-8 JSON: \(error)"))
+            return .failure(JobValidationError(kind: "malformed_json", message: "not valid JSON: \(error)"))
         }
         guard case .object(let object) = root else {
             return .failure(JobValidationError(kind: "invalid_job", message: "a job must be a JSON object"))

@@ -117,7 +117,7 @@ public final class GatewayHub: Sendable {
 
     /// The last user message of a job payload (or its `prompt`), cut to `promptPreviewLength`.
     static func promptPreview(_ bytes: [UInt8]) -> String? {
-        guard bytes.count <= 1 << 20, case .object(let job)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else { return nil }
+        guard bytes.count <= 1 << 20, case .object(let job)? = try? JSONParser.parse(bytes) else { return nil }
         if case .string(let prompt)? = job["prompt"] { return String(prompt.prefix(promptPreviewLength)) }
         guard case .array(let messages)? = job["messages"] else { return nil }
         for case .object(let message) in messages.reversed() where message["role"] == .string("user") {

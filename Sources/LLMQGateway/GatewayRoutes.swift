@@ -38,7 +38,12 @@ struct GatewayRoutes: Sendable {
     private func submit(_ request: Request) async throws -> Response {
         let bytes: [UInt8]
         do { bytes = try await body(request) } catch let response as ErrorResponse { return response.response }
-        guard let root = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)), case .object(var object) = root else {
+        // Read as the workers read jobs (`JSONParser`), so the gateway accepts exactly what they do.
+        let root: JSONValue
+        do { root = try JSONParser.parse(bytes) } catch {
+            return Self.error(.badRequest, kind: "malformed_json", "the body is not valid JSON: \(error)")
+        }
+        guard case .object(var object) = root else {
             return Self.error(.badRequest, kind: "malformed_json", "the body must be a job as a JSON object")
         }
         var payload = bytes

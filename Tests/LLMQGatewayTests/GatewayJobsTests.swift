@@ -57,6 +57,15 @@ struct GatewayJobsTests {
         #expect((invalid.json["error"] as? [String: Any])?["kind"] as? String == "invalid_field")
         let notJSON = try await fixture.client.send(.POST, "/v1/jobs", json: "not json")
         #expect(notJSON.status == 400)
+        // The gateway reads a job as the workers do (strict JSON): a trailing comma is refused with
+        // or without an id, where the gateway used to accept it when it added the id itself.
+        for body in [#"{"prompt": "x",}"#, #"{"id": "comma-1", "prompt": "x",}"#] {
+            let trailingComma = try await fixture.client.send(.POST, "/v1/jobs", json: body)
+            #expect(trailingComma.status == 400, "\(body)")
+            let error = trailingComma.json["error"] as? [String: Any]
+            #expect(error?["kind"] as? String == "malformed_json", "\(body)")
+            #expect((error?["message"] as? String)?.contains("at byte") == true, "\(body): the reason and where")
+        }
 
         let queued = try await fixture.client.send(.GET, "/v1/jobs/dup-1")
         #expect(queued.status == 202)
