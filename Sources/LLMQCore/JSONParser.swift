@@ -54,7 +54,11 @@ public enum JSONParser {
 
         private mutating func value(depth: Int) throws(Failure) -> JSONValue {
             guard position < bytes.count else { throw failure("unexpected end of input") }
-            switch bytes[position] {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "["), depth == JSONParser.maxDepth {
+                throw failure("nested deeper than \(JSONParser.maxDepth) levels")
+            }
+            switch byte {
             case UInt8(ascii: "{"): return try object(depth: depth + 1)
             case UInt8(ascii: "["): return try array(depth: depth + 1)
             case UInt8(ascii: "\""): return .string(try string())
@@ -62,12 +66,12 @@ public enum JSONParser {
             case UInt8(ascii: "f"): try literal("false"); return .bool(false)
             case UInt8(ascii: "n"): try literal("null"); return .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
-            case let byte: throw failure("unexpected \(describe(byte))")
+            default: throw failure("unexpected \(describe(byte))")
             }
         }
 
+        /// An object from its `{`, itself at nesting `depth`.
         private mutating func object(depth: Int) throws(Failure) -> JSONValue {
-            guard depth <= JSONParser.maxDepth else { throw failure("nested deeper than \(JSONParser.maxDepth) levels") }
             position += 1
             var members: [String: JSONValue] = [:]
             skipWhitespace()
@@ -86,8 +90,8 @@ public enum JSONParser {
             }
         }
 
+        /// An array from its `[`, itself at nesting `depth`.
         private mutating func array(depth: Int) throws(Failure) -> JSONValue {
-            guard depth <= JSONParser.maxDepth else { throw failure("nested deeper than \(JSONParser.maxDepth) levels") }
             position += 1
             var elements: [JSONValue] = []
             skipWhitespace()
@@ -109,8 +113,7 @@ public enum JSONParser {
             while position < bytes.count {
                 let byte = bytes[position]
                 if byte == UInt8(ascii: "\"") {
-                    let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-                    guard let text else { throw Failure(reason: "invalid UTF-8 in the string starting", offset: start - 1) }
+                    let text = try utf8(UnsafeBufferPointer(rebasing: bytes[start..<position]), quoteAt: start - 1)
                     position += 1
                     return text
                 }
@@ -124,9 +127,7 @@ public enum JSONParser {
                 let byte = bytes[position]
                 switch byte {
                 case UInt8(ascii: "\""):
-                    guard let text = String(validating: scratch, as: UTF8.self) else {
-                        throw Failure(reason: "invalid UTF-8 in the string starting", offset: start - 1)
-                    }
+                    let text = try utf8(scratch, quoteAt: start - 1)
                     position += 1
                     return text
                 case UInt8(ascii: "\\"):
@@ -139,6 +140,14 @@ public enum JSONParser {
                 }
             }
             throw failure("unterminated string")
+        }
+
+        /// The string of a JSON string's bytes (without quotes), which must be UTF-8.
+        private func utf8(_ bytes: some Collection<UInt8>, quoteAt offset: Int) throws(Failure) -> String {
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw Failure(reason: "invalid UTF-8 in the string starting", offset: offset)
+            }
+            return text
         }
 
         /// One escape sequence, from its backslash, appended to `scratch` as UTF-8.
