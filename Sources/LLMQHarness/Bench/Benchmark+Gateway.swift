@@ -176,7 +176,7 @@ extension Benchmark {
 /// What the bench's SSE clients saw, shared by their reader tasks.
 private final class SSETally: Sendable {
     struct Snapshot: Sendable {
-        var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var latency = Histogram<UInt64>.latencyMicros()
         var events = 0
         var failures = 0
     }

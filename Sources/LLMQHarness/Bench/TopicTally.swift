@@ -18,14 +18,14 @@ final class TopicTally: Sendable {
         var firstArrivalMicros: Int64 = 0
         var lastArrivalMicros: Int64 = 0
         /// Stamp → arrival, microseconds.
-        var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var latency = Histogram<UInt64>.latencyMicros()
         /// The same latency split at the chunk event's timestamp (set by the worker's producer when it
         /// hands the event to librdkafka, millisecond resolution): stamp → produce is the worker's part,
         /// produce → arrival is librdkafka's batching, the broker and this consumer's fetch.
-        var toProduce = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
-        var produceToArrival = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var toProduce = Histogram<UInt64>.latencyMicros()
+        var produceToArrival = Histogram<UInt64>.latencyMicros()
         /// Stamp → arrival of the bench's own probes (`KafkaPathProbe`): the Kafka path alone.
-        var probeLatency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var probeLatency = Histogram<UInt64>.latencyMicros()
         /// Stamp → arrival with its arrival time, for `p99ByTenth`.
         var arrivals: [(at: Int64, micros: UInt64)] = []
         /// Stamp → produce by arrival time, the same way.
@@ -114,7 +114,7 @@ final class TopicTally: Sendable {
     /// tail belongs to the start-up burst or grows as the run goes on.
     static func p99ByTenth(_ arrivals: [(at: Int64, micros: UInt64)]) -> [UInt64] {
         guard let first = arrivals.first?.at, let last = arrivals.last?.at, last > first else { return [] }
-        var tenths = Array(repeating: Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .two), count: 10)
+        var tenths = Array(repeating: Histogram<UInt64>.latencyMicros(digits: .two), count: 10)
         for arrival in arrivals {
             let index = min(9, Int((arrival.at - first) * 10 / (last - first)))
             tenths[index].record(arrival.micros)
@@ -181,4 +181,11 @@ final class TopicTally: Sendable {
 /// The tally's state, shared with its reader task.
 private final class TallyStore: Sendable {
     let state = Mutex(TopicTally.Snapshot())
+}
+
+extension Histogram where Count == UInt64 {
+    /// Latencies in microseconds, up to 600 s, to `digits` significant digits (the bench's every latency).
+    static func latencyMicros(digits: SignificantDigits = .three) -> Histogram<UInt64> {
+        Histogram(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: digits)
+    }
 }
