@@ -5,20 +5,21 @@ import Foundation
 #endif
 
 /// OpenAI chat-completion chunks: the scanner's fast path for plain deltas, the full decoder for
-/// the rest (usage, errors, odd shapes). Complete at `[DONE]` or a finish reason.
-struct OpenAIStreamDecoder: StreamEventDecoder {
+/// the rest (usage, errors, odd shapes). Complete at `[DONE]` or a finish reason. Public for the
+/// bench's floor client, which does the worker's per-event work without the worker around it.
+public struct OpenAIStreamDecoder: StreamEventDecoder {
     let secrets: Secrets
     private let json = JSONDecoder()
-    private(set) var completion = ProviderCompletion()
+    public private(set) var completion = ProviderCompletion()
     private var done = false
-    var isComplete: Bool { self.done || self.completion.finishReason != nil }
-    var missingEnd: String { "the stream ended without [DONE] or a finish_reason" }
+    public var isComplete: Bool { self.done || self.completion.finishReason != nil }
+    public var missingEnd: String { "the stream ended without [DONE] or a finish_reason" }
 
-    init(secrets: Secrets) {
+    public init(secrets: Secrets) {
         self.secrets = secrets
     }
 
-    mutating func decode(_ event: SSEEvent) throws -> String? {
+    public mutating func decode(_ event: SSEEvent) throws -> String? {
         if event.data == "[DONE]" {
             self.done = true
             return nil

@@ -9,7 +9,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure throughput, CPU per chunk event, forward latency, many slow streams, replica scaling and rate-limited drains.",
         discussion: """
-            Scenarios: ceiling (librdkafka alone), drain (a backlog through one worker, zero-latency provider; \
+            Scenarios: ceiling (librdkafka alone), floor (the worker's per-event work on a bare SwiftNIO client: \
+            the least CPU per chunk event for a design that reads each event from a socket), drain (a backlog through one worker, zero-latency provider; \
             also with chunk coalescing), latency (paced provider, stamp → chunk consumer), streams (many slow \
             concurrent streams on one worker), replicas (1, 2, 4 workers on a latency-bound load), gateway (many SSE \
             clients on one gateway: latency added over a Kafka consumer, RSS), ratelimit (a backlog drained by 1 and 3 \
@@ -21,7 +22,7 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("scenario"), help: "A scenario to run (repeatable): ceiling, drain, latency, streams, replicas, gateway, ratelimit. Default: all.")
+    @Option(name: .customLong("scenario"), help: "A scenario to run (repeatable): ceiling, floor, drain, latency, streams, replicas, gateway, ratelimit. Default: all.")
     var scenarios: [String] = []
 
     @Option(help: "Drain: jobs in the backlog (default 2000).")
@@ -60,19 +61,21 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Small sizes, for a smoke run.")
     var quick = false
 
-    // The ceiling's child process: `llmq bench --role ceiling-producer ...`.
+    // The ceiling's and the floor's child processes: `llmq bench --role ceiling-producer|floor-client ...`.
     @Option(help: .hidden) var role: String?
     @Option(help: .hidden) var brokers: String?
     @Option(help: .hidden) var topic: String?
     @Option(help: .hidden) var messages: Int?
     @Option(name: .customLong("value-bytes"), help: .hidden) var valueBytes: Int?
     @Option(help: .hidden) var keys: Int?
+    @Option(name: .customLong("provider-port"), help: .hidden) var providerPort: Int?
+    @Option(help: .hidden) var connections: Int?
 
     func validate() throws {
         for name in scenarios where BenchScenario(rawValue: name) == nil {
             throw ValidationError("unknown scenario '\(name)'; one of: \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if let role, role != "ceiling-producer" { throw ValidationError("unknown role '\(role)'") }
+        if let role, role != "ceiling-producer", role != "floor-client" { throw ValidationError("unknown role '\(role)'") }
         if let ratelimitRequestsPerSecond, ratelimitRequestsPerSecond < 1 { throw ValidationError("--ratelimit-requests-per-second must be 1 or more") }
         if let ratelimitTokensPerSecond, ratelimitTokensPerSecond < 0 { throw ValidationError("--ratelimit-tokens-per-second must be 0 or more") }
         if let ratelimitJobs, ratelimitJobs < 1 { throw ValidationError("--ratelimit-jobs must be 1 or more") }
@@ -88,6 +91,14 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if role == "floor-client" {
+            guard let brokers, let topic, let providerPort, let jobs, let connections else {
+                throw ValidationError("--role floor-client needs --brokers, --topic, --provider-port, --jobs and --connections")
+            }
+            let report = try await FloorClient.run(brokers: brokers, topic: topic, port: providerPort, jobs: jobs, connections: connections)
+            print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
+            return
+        }
         if role == "ceiling-producer" {
             guard let brokers, let topic, let messages, let valueBytes, let keys else {
                 throw ValidationError("--role ceiling-producer needs --brokers, --topic, --messages, --value-bytes and --keys")

@@ -20,7 +20,7 @@ struct BenchChart {
     let panels: [Panel]
 
     /// The panels a row has figures for; nil when it has none worth drawing.
-    init?(row: BenchRow, ceilingCPU: Double?) {
+    init?(row: BenchRow, ceilingCPU: Double?, floorCPU: Double? = nil) {
         var panels: [Panel] = []
         let latency = row.figures.filter { figure in
             figure.unit == "ms" && (figure.name.hasPrefix("latency p") || figure.name == "latency max"
@@ -33,12 +33,17 @@ struct BenchChart {
             }))
         }
         var cpu: [Bar] = []
-        for figure in row.figures where figure.unit == "ms" && figure.name.contains("CPU per 1,000") && !figure.name.contains("ceiling") {
-            cpu.append(Bar(label: figure.name.contains("provider") ? "worker / 1,000 provider events" : figure.name.hasPrefix("worker") ? "worker / 1,000 chunk events" : "librdkafka alone / 1,000 msgs",
-                           value: figure.value, highlight: !figure.name.hasPrefix("worker")))
+        for figure in row.figures where figure.unit == "ms" && figure.name.contains("CPU per 1,000") && !figure.name.contains("ceiling") && !figure.name.hasPrefix("floor") {
+            let label = figure.name.contains("provider") ? "worker / 1,000 provider events"
+                : figure.name.hasPrefix("worker") ? "worker / 1,000 chunk events"
+                : row.scenario == BenchScenario.floor.rawValue ? Self.floorLabel : Self.ceilingLabel
+            cpu.append(Bar(label: label, value: figure.value, highlight: !figure.name.hasPrefix("worker")))
+        }
+        if !cpu.isEmpty, row.scenario == BenchScenario.drain.rawValue, let floorCPU {
+            cpu.append(Bar(label: Self.floorLabel, value: floorCPU, highlight: true))
         }
         if !cpu.isEmpty, row.scenario != BenchScenario.ceiling.rawValue, let ceilingCPU {
-            cpu.append(Bar(label: "librdkafka alone / 1,000 msgs", value: ceilingCPU, highlight: true))
+            cpu.append(Bar(label: Self.ceilingLabel, value: ceilingCPU, highlight: true))
             if row.scenario == BenchScenario.drain.rawValue {
                 cpu.append(Bar(label: "target: 3 × librdkafka", value: 3 * ceilingCPU, highlight: true))
             }
@@ -54,6 +59,9 @@ struct BenchChart {
         self.title = row.scenario + (row.variant.isEmpty ? "" : " (\(row.variant))")
         self.panels = panels
     }
+
+    private static let ceilingLabel = "librdkafka alone / 1,000 msgs"
+    private static let floorLabel = "bare NIO client / 1,000 chunk events"
 
     /// A file name for the row: `drain-no-coalescing.svg`.
     static func fileName(for row: BenchRow) -> String {

@@ -83,5 +83,5 @@ public struct BenchOptions: Sendable {
 
 /// One benchmark scenario.
 public enum BenchScenario: String, Sendable, CaseIterable {
-    case ceiling, drain, latency, streams, replicas, gateway, ratelimit
+    case ceiling, floor, drain, latency, streams, replicas, gateway, ratelimit
 }

@@ -8,7 +8,7 @@ extension Benchmark {
     /// With `oneWrite`, the stand-in writes each reply in one write (`llmq mock-llm --one-write`), so
     /// the worker reads many events at a time: the difference to the plain row is the worker's cost
     /// per read (socket, HTTP client, body part) as against its cost per event.
-    func runDrain(coalesceBytes: Int, oneWrite: Bool = false, ceiling: BenchRow?) async throws -> BenchRow {
+    func runDrain(coalesceBytes: Int, oneWrite: Bool = false, ceiling: BenchRow?, floor: BenchRow? = nil) async throws -> BenchRow {
         let jobs = options.jobs
         let providerEvents = jobs * (options.drainWords + 2)
         let env = try await BenchEnvironment(standInArguments: ["--words", "\(options.drainWords)"] + (oneWrite ? ["--one-write"] : []))
@@ -83,6 +83,11 @@ extension Benchmark {
                     if !oneWrite { row.target("worker CPU per chunk event ÷ librdkafka's per message", measured: perEvent / ceilingCPU, limit: 3, unit: "×") }
                 } else {
                     row.notes.append("run the ceiling scenario in the same run (--scenario ceiling --scenario drain) for the ratio to librdkafka's own cost")
+                }
+                // The floor streams replies written event by event: comparable with the plain drain only.
+                if !oneWrite, let floorCPU = floor?.value("CPU per 1,000 chunk events"), floorCPU > 0 {
+                    row.add("floor CPU per 1,000 chunk events (bare NIO client)", floorCPU, "ms")
+                    row.add("worker CPU per chunk event ÷ the floor's", perEvent / floorCPU, "×")
                 }
             } else {
                 let perProviderEvent = cpu * 1_000_000 / Double(providerEvents)

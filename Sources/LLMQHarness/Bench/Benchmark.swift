@@ -20,6 +20,7 @@ public struct Benchmark: Sendable {
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         var rows: [BenchRow] = []
         var ceiling: BenchRow?
+        var floor: BenchRow?
         for scenario in options.scenarios {
             progress("scenario \(scenario.rawValue)")
             do {
@@ -28,10 +29,14 @@ public struct Benchmark: Sendable {
                     let row = try await runCeiling()
                     ceiling = row
                     rows.append(row)
+                case .floor:
+                    let row = try await runFloor(ceiling: ceiling)
+                    floor = row
+                    rows.append(row)
                 case .drain:
-                    rows.append(try await runDrain(coalesceBytes: 0, ceiling: ceiling))
-                    rows.append(try await runDrain(coalesceBytes: 0, oneWrite: true, ceiling: ceiling))
-                    if options.coalesceBytes > 0 { rows.append(try await runDrain(coalesceBytes: options.coalesceBytes, ceiling: ceiling)) }
+                    rows.append(try await runDrain(coalesceBytes: 0, ceiling: ceiling, floor: floor))
+                    rows.append(try await runDrain(coalesceBytes: 0, oneWrite: true, ceiling: ceiling, floor: floor))
+                    if options.coalesceBytes > 0 { rows.append(try await runDrain(coalesceBytes: options.coalesceBytes, ceiling: ceiling, floor: floor)) }
                 case .latency:
                     rows.append(try await runLatency())
                 case .streams:
@@ -58,8 +63,9 @@ public struct Benchmark: Sendable {
             try report.json.write(to: URL(fileURLWithPath: directory).appendingPathComponent("bench.json"))
             try Data(report.text.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent("bench.txt"))
             let ceilingCPU = ceiling?.value("CPU per 1,000 messages")
+            let floorCPU = floor?.value("CPU per 1,000 chunk events")
             for row in rows {
-                guard let chart = BenchChart(row: row, ceilingCPU: ceilingCPU) else { continue }
+                guard let chart = BenchChart(row: row, ceilingCPU: ceilingCPU, floorCPU: floorCPU) else { continue }
                 try Data(chart.svg.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent(BenchChart.fileName(for: row)))
             }
         }
