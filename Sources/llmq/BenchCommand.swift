@@ -82,6 +82,26 @@ struct BenchCommand: AsyncParsableCommand {
         if let slowGapMs, Self.range(slowGapMs) == nil { throw ValidationError("--slow-gap-ms takes LO-HI, e.g. 1000-2000") }
     }
 
+    /// A scenario's child process (`--role`): measures, then prints its report as one JSON line.
+    private func runChildRole(_ role: String) async throws {
+        let report: any Encodable
+        switch role {
+        case "floor-client":
+            guard let brokers, let topic, let providerPort, let jobs, let connections else {
+                throw ValidationError("--role floor-client needs --brokers, --topic, --provider-port, --jobs and --connections")
+            }
+            report = try await FloorClient.run(brokers: brokers, topic: topic, port: providerPort, jobs: jobs, connections: connections)
+        case "ceiling-producer":
+            guard let brokers, let topic, let messages, let valueBytes, let keys else {
+                throw ValidationError("--role ceiling-producer needs --brokers, --topic, --messages, --value-bytes and --keys")
+            }
+            report = try await CeilingProducer.run(brokers: brokers, topic: topic, messages: messages, valueBytes: valueBytes, keys: keys)
+        default:
+            throw ValidationError("unknown role '\(role)'")
+        }
+        print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
+    }
+
     /// "LO-HI" (or one number) as a range of milliseconds.
     static func range(_ text: String) -> ClosedRange<Int>? {
         let parts = text.split(separator: "-").map { Int($0) }
@@ -91,21 +111,8 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if role == "floor-client" {
-            guard let brokers, let topic, let providerPort, let jobs, let connections else {
-                throw ValidationError("--role floor-client needs --brokers, --topic, --provider-port, --jobs and --connections")
-            }
-            let report = try await FloorClient.run(brokers: brokers, topic: topic, port: providerPort, jobs: jobs, connections: connections)
-            print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
-            return
-        }
-        if role == "ceiling-producer" {
-            guard let brokers, let topic, let messages, let valueBytes, let keys else {
-                throw ValidationError("--role ceiling-producer needs --brokers, --topic, --messages, --value-bytes and --keys")
-            }
-            let report = try await CeilingProducer.run(brokers: brokers, topic: topic, messages: messages, valueBytes: valueBytes, keys: keys)
-            print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
-            return
+        if let role {
+            return try await runChildRole(role)
         }
         var options = quick ? BenchOptions.quick : BenchOptions()
         if !scenarios.isEmpty { options.scenarios = scenarios.compactMap(BenchScenario.init(rawValue:)) }

@@ -14,23 +14,10 @@ extension Benchmark {
     func runCeiling() async throws -> BenchRow {
         let model = drainChunkModel()
         let env = try await BenchEnvironment(standInArguments: nil)
-        var reports: [CeilingProducer.Report] = []
-        for run in 1...Self.ceilingRuns {
-            let child = try LLMQProcess([
-                "bench", "--role", "ceiling-producer", "--brokers", env.bootstrapServers, "--topic", BenchEnvironment.chunksTopic,
-                "--messages", "\(model.messages)", "--value-bytes", "\(model.meanValueBytes)", "--keys", "\(options.jobs)",
-            ], name: "bench-ceiling-\(run)")
-            let status = try await child.waitForExit(timeout: .seconds(300))
-            guard status == 0,
-                  let line = child.log.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-                  let report = try? JSONDecoder().decode(CeilingProducer.Report.self, from: Data(line.utf8))
-            else {
-                await env.close()
-                throw HarnessError("the ceiling producer failed (status \(status)): \(child.log.suffix(2000))")
-            }
-            reports.append(report)
-        }
-        await env.close()
+        let reports: [CeilingProducer.Report] = try await childReports(runs: Self.ceilingRuns, name: "bench-ceiling", what: "the ceiling producer", [
+            "bench", "--role", "ceiling-producer", "--brokers", env.bootstrapServers, "--topic", BenchEnvironment.chunksTopic,
+            "--messages", "\(model.messages)", "--value-bytes", "\(model.meanValueBytes)", "--keys", "\(options.jobs)",
+        ], closing: env)
         func perThousand(_ report: CeilingProducer.Report) -> Double { report.cpuSeconds * 1_000_000 / Double(report.messages) }
         let report = reports.sorted { perThousand($0) < perThousand($1) }[reports.count / 2]
 
@@ -46,5 +33,31 @@ extension Benchmark {
         row.notes.append("idempotent producer, acks=all, linger.ms=2 (the worker's settings); produce(_:handler:) per message; timed from the first produce to the last delivery report")
         progress("ceiling: \(BenchReport.format(Double(report.messages) / report.seconds)) msg/s")
         return row
+    }
+
+    /// Runs `arguments` as a child `llmq` `runs` times, one after another, and decodes the report
+    /// each prints as its last JSON line; throws with the child's output when one fails. Closes
+    /// `env` (the cluster and stand-in the children used) either way.
+    func childReports<Report: Decodable>(runs: Int, name: String, what: String, _ arguments: [String],
+                                         closing env: BenchEnvironment) async throws -> [Report] {
+        var reports: [Report] = []
+        do {
+            for run in 1...runs {
+                let child = try LLMQProcess(arguments, name: "\(name)-\(run)")
+                let status = try await child.waitForExit(timeout: .seconds(300))
+                guard status == 0,
+                      let line = child.log.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+                      let report = try? JSONDecoder().decode(Report.self, from: Data(line.utf8))
+                else {
+                    throw HarnessError("\(what) failed (status \(status)): \(child.log.suffix(2000))")
+                }
+                reports.append(report)
+            }
+        } catch {
+            await env.close()
+            throw error
+        }
+        await env.close()
+        return reports
     }
 }

@@ -10,23 +10,10 @@ extension Benchmark {
     /// on its own (as in the plain drain), reported by the median run's CPU per chunk event.
     func runFloor(ceiling: BenchRow?) async throws -> BenchRow {
         let env = try await BenchEnvironment(standInArguments: ["--words", "\(options.drainWords)"])
-        var reports: [FloorClient.Report] = []
-        for run in 1...Self.floorRuns {
-            let child = try LLMQProcess([
-                "bench", "--role", "floor-client", "--brokers", env.bootstrapServers, "--topic", BenchEnvironment.chunksTopic,
-                "--provider-port", "\(env.standInPort)", "--jobs", "\(options.jobs)", "--connections", "\(options.drainConcurrency)",
-            ], name: "bench-floor-\(run)")
-            let status = try await child.waitForExit(timeout: .seconds(300))
-            guard status == 0,
-                  let line = child.log.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-                  let report = try? JSONDecoder().decode(FloorClient.Report.self, from: Data(line.utf8))
-            else {
-                await env.close()
-                throw HarnessError("the floor client failed (status \(status)): \(child.log.suffix(2000))")
-            }
-            reports.append(report)
-        }
-        await env.close()
+        let reports: [FloorClient.Report] = try await childReports(runs: Self.floorRuns, name: "bench-floor", what: "the floor client", [
+            "bench", "--role", "floor-client", "--brokers", env.bootstrapServers, "--topic", BenchEnvironment.chunksTopic,
+            "--provider-port", "\(env.standInPort)", "--jobs", "\(options.jobs)", "--connections", "\(options.drainConcurrency)",
+        ], closing: env)
         func perThousand(_ report: FloorClient.Report) -> Double { report.cpuSeconds * 1_000_000 / Double(max(1, report.messages)) }
         let report = reports.sorted { perThousand($0) < perThousand($1) }[reports.count / 2]
 

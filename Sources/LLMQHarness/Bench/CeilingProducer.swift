@@ -16,13 +16,7 @@ public enum CeilingProducer {
     /// settings (idempotent, acks=all, linger.ms=2), through `KafkaProducer.produce(_:handler:)` as the
     /// worker does; times from the first produce to the last delivery report.
     public static func run(brokers: String, topic: String, messages: Int, valueBytes: Int, keys: Int) async throws -> Report {
-        var logger = Logger(label: "llmq.bench.ceiling")
-        logger.logLevel = .warning
-        let producer = try KafkaProducer(config: KafkaConfig([
-            "bootstrap.servers": brokers, "enable.idempotence": "true", "acks": "all", "linger.ms": "2", "log_level": "3",
-        ]), logger: logger)
-        // Connection and producer id first, outside the measurement.
-        try await producer.send(OutgoingMessage(topic: topic, key: "warm-up", value: "{}"))
+        let producer = try await warmProducer(brokers: brokers, topic: topic, label: "llmq.bench.ceiling")
 
         let keyBytes = (0..<max(1, keys)).map { Array("bench-\($0)".utf8) }
         var value = Array(#"{"job_id":"bench-0","stream_id":"w-0-0-1","attempt":1,"seq":1,"type":"delta","delta":""#.utf8)
@@ -44,4 +38,21 @@ public enum CeilingProducer {
         await producer.close(timeout: .seconds(5))
         return Report(messages: messages, seconds: Double(end - start) / 1_000_000, cpuSeconds: cpu)
     }
+}
+
+/// A producer with the worker's settings (idempotent, acks=all, linger.ms=2) that is connected and
+/// has its producer id (one warm-up message to `topic`), so a measurement starts after both.
+func warmProducer(brokers: String, topic: String, label: String) async throws -> KafkaProducer {
+    var logger = Logger(label: label)
+    logger.logLevel = .warning
+    let producer = try KafkaProducer(config: KafkaConfig([
+        "bootstrap.servers": brokers, "enable.idempotence": "true", "acks": "all", "linger.ms": "2", "log_level": "3",
+    ]), logger: logger)
+    do {
+        try await producer.send(OutgoingMessage(topic: topic, key: "warm-up", value: "{}"))
+    } catch {
+        await producer.close(timeout: .seconds(5))
+        throw error
+    }
+    return producer
 }

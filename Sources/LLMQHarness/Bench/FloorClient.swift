@@ -2,7 +2,6 @@ import Foundation
 import LLMQCore
 import LLMQKafka
 import LLMQProviders
-import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -31,13 +30,7 @@ public enum FloorClient {
     /// produces each delta as a chunk event to `topic`; times from the first request to the last
     /// delivery report.
     public static func run(brokers: String, topic: String, port: Int, jobs: Int, connections: Int) async throws -> Report {
-        var logger = Logger(label: "llmq.bench.floor")
-        logger.logLevel = .warning
-        let producer = try KafkaProducer(config: KafkaConfig([
-            "bootstrap.servers": brokers, "enable.idempotence": "true", "acks": "all", "linger.ms": "2", "log_level": "3",
-        ]), logger: logger)
-        // Connection and producer id first, outside the measurement.
-        try await producer.send(OutgoingMessage(topic: topic, key: "warm-up", value: "{}"))
+        let producer = try await warmProducer(brokers: brokers, topic: topic, label: "llmq.bench.floor")
 
         let group = MultiThreadedEventLoopGroup.singleton
         let run = Run(producer: producer, topic: topic, port: port, jobs: jobs, done: group.any().makePromise())
