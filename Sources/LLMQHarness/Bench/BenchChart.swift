@@ -20,7 +20,7 @@ struct BenchChart {
     let panels: [Panel]
 
     /// The panels a row has figures for; nil when it has none worth drawing.
-    init?(row: BenchRow, ceilingCPU: Double?, floorCPU: Double? = nil) {
+    init?(row: BenchRow, ceilingCPU: Double?) {
         var panels: [Panel] = []
         let latency = row.figures.filter { figure in
             figure.unit == "ms" && (figure.name.hasPrefix("latency p") || figure.name == "latency max"
@@ -33,14 +33,12 @@ struct BenchChart {
             }))
         }
         var cpu: [Bar] = []
-        for figure in row.figures where figure.unit == "ms" && figure.name.contains("CPU per 1,000") && !figure.name.contains("ceiling") && !figure.name.hasPrefix("floor") {
+        // The row's own CPU figures, and in a drain row the floor's (its "floor CPU per 1,000 …").
+        for figure in row.figures where figure.unit == "ms" && figure.name.contains("CPU per 1,000") && !figure.name.contains("ceiling") {
             let label = figure.name.contains("provider") ? "worker / 1,000 provider events"
                 : figure.name.hasPrefix("worker") ? "worker / 1,000 chunk events"
-                : row.scenario == BenchScenario.floor.rawValue ? Self.floorLabel : Self.ceilingLabel
+                : figure.name.hasPrefix("floor") || row.scenario == BenchScenario.floor.rawValue ? Self.floorLabel : Self.ceilingLabel
             cpu.append(Bar(label: label, value: figure.value, highlight: !figure.name.hasPrefix("worker")))
-        }
-        if !cpu.isEmpty, row.scenario == BenchScenario.drain.rawValue, let floorCPU {
-            cpu.append(Bar(label: Self.floorLabel, value: floorCPU, highlight: true))
         }
         if !cpu.isEmpty, row.scenario != BenchScenario.ceiling.rawValue, let ceilingCPU {
             cpu.append(Bar(label: Self.ceilingLabel, value: ceilingCPU, highlight: true))

@@ -84,8 +84,8 @@ extension Benchmark {
                 } else {
                     row.notes.append("run the ceiling scenario in the same run (--scenario ceiling --scenario drain) for the ratio to librdkafka's own cost")
                 }
-                // The floor streams replies written event by event: comparable with the plain drain only.
-                if !oneWrite, let floorCPU = floor?.value("CPU per 1,000 chunk events"), floorCPU > 0 {
+                // `floor` is the floor's row with the stand-in in this row's mode.
+                if let floorCPU = floor?.value("CPU per 1,000 chunk events"), floorCPU > 0 {
                     row.add("floor CPU per 1,000 chunk events (bare NIO client)", floorCPU, "ms")
                     row.add("worker CPU per chunk event ÷ the floor's", perEvent / floorCPU, "×")
                 }

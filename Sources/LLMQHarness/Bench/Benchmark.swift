@@ -20,7 +20,8 @@ public struct Benchmark: Sendable {
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         var rows: [BenchRow] = []
         var ceiling: BenchRow?
-        var floor: BenchRow?
+        /// The floor's rows by the stand-in's mode (each reply in one write or not), for the drain's matching rows.
+        var floors: [Bool: BenchRow] = [:]
         for scenario in options.scenarios {
             progress("scenario \(scenario.rawValue)")
             do {
@@ -30,13 +31,15 @@ public struct Benchmark: Sendable {
                     ceiling = row
                     rows.append(row)
                 case .floor:
-                    let row = try await runFloor(ceiling: ceiling)
-                    floor = row
-                    rows.append(row)
+                    for oneWrite in [false, true] {
+                        let row = try await runFloor(oneWrite: oneWrite, ceiling: ceiling)
+                        floors[oneWrite] = row
+                        rows.append(row)
+                    }
                 case .drain:
-                    rows.append(try await runDrain(coalesceBytes: 0, ceiling: ceiling, floor: floor))
-                    rows.append(try await runDrain(coalesceBytes: 0, oneWrite: true, ceiling: ceiling, floor: floor))
-                    if options.coalesceBytes > 0 { rows.append(try await runDrain(coalesceBytes: options.coalesceBytes, ceiling: ceiling, floor: floor)) }
+                    rows.append(try await runDrain(coalesceBytes: 0, ceiling: ceiling, floor: floors[false]))
+                    rows.append(try await runDrain(coalesceBytes: 0, oneWrite: true, ceiling: ceiling, floor: floors[true]))
+                    if options.coalesceBytes > 0 { rows.append(try await runDrain(coalesceBytes: options.coalesceBytes, ceiling: ceiling)) }
                 case .latency:
                     rows.append(try await runLatency())
                 case .streams:
@@ -63,9 +66,8 @@ public struct Benchmark: Sendable {
             try report.json.write(to: URL(fileURLWithPath: directory).appendingPathComponent("bench.json"))
             try Data(report.text.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent("bench.txt"))
             let ceilingCPU = ceiling?.value("CPU per 1,000 messages")
-            let floorCPU = floor?.value("CPU per 1,000 chunk events")
             for row in rows {
-                guard let chart = BenchChart(row: row, ceilingCPU: ceilingCPU, floorCPU: floorCPU) else { continue }
+                guard let chart = BenchChart(row: row, ceilingCPU: ceilingCPU) else { continue }
                 try Data(chart.svg.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent(BenchChart.fileName(for: row)))
             }
         }
