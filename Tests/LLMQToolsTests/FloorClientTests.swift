@@ -1,5 +1,5 @@
 import LLMQCore
-import LLMQHarness
+@testable import LLMQHarness
 import LLMQMockLLM
 import LLMQTestSupport
 import Testing
@@ -53,5 +53,37 @@ struct FloorClientTests {
                                           port: bed.mockPort, jobs: 2, connections: 1)
         }
         await bed.close()
+    }
+}
+
+/// The drain's chart sets the worker beside the floor and the ceiling, and draws the issue's
+/// target only where it applies (the plain drain).
+@Suite("Bench chart: floor and target bars")
+struct BenchChartFloorTests {
+    private func cpuBars(variant: String) throws -> [String] {
+        var row = BenchRow(scenario: .drain, variant: variant)
+        row.add("worker CPU per 1,000 chunk events", 6.1, "ms")
+        row.add("ceiling CPU per 1,000 messages (librdkafka alone)", 0.7, "ms")
+        row.add("floor CPU per 1,000 chunk events (bare NIO client)", 4.0, "ms")
+        let chart = try #require(BenchChart(row: row, ceilingCPU: 0.7))
+        return try #require(chart.panels.first { $0.title.hasPrefix("CPU") }).bars.map(\.label)
+    }
+
+    @Test func plainDrainHasFloorCeilingAndTarget() throws {
+        #expect(try cpuBars(variant: "no coalescing")
+            == ["worker / 1,000 chunk events", "bare NIO client / 1,000 chunk events", "librdkafka alone / 1,000 msgs", "target: 3 × librdkafka"])
+    }
+
+    @Test func oneWriteDrainHasNoTarget() throws {
+        #expect(try cpuBars(variant: "no coalescing, each reply in one write")
+            == ["worker / 1,000 chunk events", "bare NIO client / 1,000 chunk events", "librdkafka alone / 1,000 msgs"])
+    }
+
+    @Test func floorRowIsLabelledAsTheFloor() throws {
+        var row = BenchRow(scenario: .floor, variant: "bare SwiftNIO client, a write per event")
+        row.add("CPU per 1,000 chunk events", 4.0, "ms")
+        let chart = try #require(BenchChart(row: row, ceilingCPU: 0.7))
+        #expect(try #require(chart.panels.first { $0.title.hasPrefix("CPU") }).bars.map(\.label)
+            == ["bare NIO client / 1,000 chunk events", "librdkafka alone / 1,000 msgs"])
     }
 }

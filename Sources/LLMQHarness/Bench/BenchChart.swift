@@ -42,7 +42,8 @@ struct BenchChart {
         }
         if !cpu.isEmpty, row.scenario != BenchScenario.ceiling.rawValue, let ceilingCPU {
             cpu.append(Bar(label: Self.ceilingLabel, value: ceilingCPU, highlight: true))
-            if row.scenario == BenchScenario.drain.rawValue {
+            // The target is the plain drain's (a write per event), not the other drain rows'.
+            if row.scenario == BenchScenario.drain.rawValue, row.variant == "no coalescing" {
                 cpu.append(Bar(label: "target: 3 × librdkafka", value: 3 * ceilingCPU, highlight: true))
             }
         }
