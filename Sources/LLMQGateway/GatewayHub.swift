@@ -34,6 +34,16 @@ public final class GatewayHub: Sendable {
         var byJob: [String: [ObjectIdentifier: ClientStream]] = [:]
         var everyJob: [ObjectIdentifier: ClientStream] = [:]
         var clients = 0
+        /// Results read before their stream's final event, by job id (see `apply`).
+        var heldResults: [String: HeldResult] = [:]
+        var nextHoldToken = 0
+    }
+
+    /// A result waiting for the final event of the stream it names.
+    private struct HeldResult {
+        var event: HubEvent
+        var streamID: String
+        var token: Int
     }
 
     let topics: Topics
@@ -41,11 +51,14 @@ public final class GatewayHub: Sendable {
     let clientBufferBytes: Int
     private let state: Mutex<State>
     private let clock: @Sendable () -> Int64
+    /// How long a result waits for its stream's final event before it is delivered anyway.
+    let resultHold: Duration
 
     public init(topics: Topics, maxClients: Int, clientBufferBytes: Int, windowJobs: Int, window: Duration,
-                windowBytes: Int = 128 << 20, maxEventsPerJob: Int = 50_000,
+                windowBytes: Int = 128 << 20, maxEventsPerJob: Int = 50_000, resultHold: Duration = .seconds(1),
                 clock: @escaping @Sendable () -> Int64 = GatewayHub.wallClockMs) {
         self.topics = topics
+        self.resultHold = resultHold
         self.maxClients = maxClients
         self.clientBufferBytes = clientBufferBytes
         self.clock = clock
@@ -67,17 +80,38 @@ public final class GatewayHub: Sendable {
                                        data: message.value)
             let event = HubEvent(jobID: chunk.jobID, kind: .chunk(chunk), frame: frame, timestampMs: message.timestampMs)
             state.withLock { state in
-                guard state.window.apply(chunk: chunk, event: event, now: now) else { return }
-                Self.deliver(event, to: &state, last: false)
+                if state.window.apply(chunk: chunk, event: event, now: now) { Self.deliver(event, to: &state, last: false) }
+                if chunk.isFinal, let held = state.heldResults[chunk.jobID], held.streamID == chunk.streamID {
+                    Self.release(held, in: &state, now: now)
+                }
             }
         case topics.results:
             let result = JobResult.decode(message.value)
             guard let jobID = result?.jobID ?? message.keyString else { return }
             let event = HubEvent(jobID: jobID, kind: .result(result, json: message.value),
                                  frame: SSEFrame.event(id: HubEvent.resultID, name: "result", data: message.value), timestampMs: message.timestampMs)
-            state.withLock { state in
+            // The worker produces a result only after its stream's final event is acknowledged, but
+            // the two topics can be read out of that order (one fetch returns both, results first).
+            // So a result naming a stream whose end or abort has not arrived waits for it, at most
+            // `resultHold` (a gateway that started following after that event never sees it).
+            let held: HeldResult? = state.withLock { state in
+                if let streamID = result?.streamID, state.window[jobID]?.endedStreamID != streamID {
+                    let held = HeldResult(event: event, streamID: streamID, token: state.nextHoldToken)
+                    state.nextHoldToken += 1
+                    state.heldResults[jobID] = held
+                    return held
+                }
+                state.heldResults[jobID] = nil
                 state.window.apply(result: event, now: now)
                 Self.deliver(event, to: &state, last: true)
+                return nil
+            }
+            if let held {
+                let hold = resultHold
+                Task { [weak self] in
+                    try? await Task.sleep(for: hold)
+                    self?.releaseIfStillHeld(held)
+                }
             }
         case topics.jobs:
             guard let jobID = message.keyString, !jobID.isEmpty else { return }
@@ -91,6 +125,21 @@ public final class GatewayHub: Sendable {
             }
         default:
             return
+        }
+    }
+
+    /// Delivers a held result (its stream's final event came, or the hold is over).
+    private static func release(_ held: HeldResult, in state: inout State, now: Int64) {
+        state.heldResults[held.event.jobID] = nil
+        state.window.apply(result: held.event, now: now)
+        deliver(held.event, to: &state, last: true)
+    }
+
+    private func releaseIfStillHeld(_ held: HeldResult) {
+        let now = clock()
+        state.withLock { state in
+            guard state.heldResults[held.event.jobID]?.token == held.token else { return }
+            Self.release(held, in: &state, now: now)
         }
     }
 

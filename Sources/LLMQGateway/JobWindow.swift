@@ -28,6 +28,9 @@ struct JobWindow {
         var cancelRequested = false
         var streamID: String?
         var attempt = 0
+        /// The last stream whose final event (`end` or `abort`) arrived, by any stream rule: a
+        /// result naming it may be delivered (see `GatewayHub`'s held results).
+        var endedStreamID: String?
         /// The current stream's events in seq order, its `start` first.
         var events: [HubEvent] = []
         var result: HubEvent?
@@ -89,6 +92,7 @@ struct JobWindow {
         var changed = false
         let maxEvents = limits.maxEventsPerJob
         update(chunk.jobID, now: now) { record in
+            if chunk.isFinal { record.endedStreamID = chunk.streamID }
             if case .start = chunk.kind {
                 guard record.streamID != chunk.streamID else { return }
                 record.streamID = chunk.streamID
@@ -178,5 +182,15 @@ extension JobWindow {
         let record = jobs.removeValue(forKey: id)
         bytes -= record?.bytes ?? 0
         return record
+    }
+}
+
+extension ChunkEvent {
+    /// `end` or `abort`: the stream's last event.
+    var isFinal: Bool {
+        switch kind {
+        case .end, .abort: true
+        default: false
+        }
     }
 }

@@ -19,6 +19,14 @@ import Testing
         return ConsumerMessage(topic: "r", partition: 0, offset: 0, key: Array(job.utf8), value: try! result.encoded())
     }
 
+    /// A result naming the stream it came from, as the worker writes it.
+    static func result(_ job: String, stream: String, status: JobResult.Status = .succeeded) -> ConsumerMessage {
+        var result = JobResult(jobID: job, status: status, text: "", timing: .init(queuedMs: 0, firstChunkMs: 0, totalMs: 1),
+                               source: .init(topic: "j", partition: 0, offset: 0))
+        result.streamID = stream
+        return ConsumerMessage(topic: "r", partition: 0, offset: 0, key: Array(job.utf8), value: try! result.encoded())
+    }
+
     static func names(_ client: ClientStream) async -> [String] {
         var names: [String] = []
         while case .events(let events) = await client.next() {
@@ -55,6 +63,44 @@ import Testing
         #expect(await Self.names(resumed) == ["end", "result"])
         let otherStream = try hub.follow(job: "a", resume: .chunk(streamID: "s1", seq: 1))
         #expect(await Self.names(otherStream) == ["reset", "delta", "end", "result"])
+    }
+
+    @Test("a result read before its stream's final event waits for it, so the stream ends with abort, then the result")
+    func resultWaitsForItsStreamsFinalEvent() async throws {
+        let hub = GatewayHub(topics: Self.topics, maxClients: 10, clientBufferBytes: 1 << 20, windowJobs: 10, window: .seconds(60),
+                             resultHold: .seconds(600))
+        let client = try hub.follow(job: "a", resume: nil)
+        hub.apply(Self.chunk("a", "s1", 0, .start))
+        hub.apply(Self.chunk("a", "s1", 1, .delta("x")))
+        hub.apply(Self.result("a", stream: "s1", status: .cancelled))
+        #expect(hub.record("a")?.result == nil, "held: its stream has not ended here yet")
+        hub.apply(Self.chunk("a", "s1", 2, .abort(reason: "cancelled", retrying: false)))
+        #expect(await Self.names(client) == ["reset", "delta", "abort", "result"])
+        #expect(await client.next().isEnd)
+        #expect(hub.record("a")?.result != nil)
+    }
+
+    @Test("a result whose stream already ended, or that names none, is delivered at once")
+    func resultAfterItsStreamsEndIsNotHeld() throws {
+        let hub = GatewayHub(topics: Self.topics, maxClients: 10, clientBufferBytes: 1 << 20, windowJobs: 10, window: .seconds(60),
+                             resultHold: .seconds(600))
+        hub.apply(Self.chunk("a", "s1", 0, .start))
+        hub.apply(Self.chunk("a", "s1", 1, .end(finishReason: "stop")))
+        hub.apply(Self.result("a", stream: "s1"))
+        #expect(hub.record("a")?.result != nil)
+        hub.apply(Self.result("b", text: "no stream"))
+        #expect(hub.record("b")?.result != nil)
+    }
+
+    @Test("a result whose stream's final event never arrives here is delivered after the hold")
+    func heldResultIsDeliveredAfterTheHold() async throws {
+        let hub = GatewayHub(topics: Self.topics, maxClients: 10, clientBufferBytes: 1 << 20, windowJobs: 10, window: .seconds(60),
+                             resultHold: .milliseconds(50))
+        let client = try hub.follow(job: "a", resume: nil)
+        // This gateway started following after the stream's start and end: it sees only the result.
+        hub.apply(Self.result("a", stream: "s0"))
+        #expect(await Self.names(client) == ["result"])
+        #expect(hub.record("a")?.result != nil)
     }
 
     @Test func slowClientIsDroppedWithAFinalEvent() async throws {
