@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Synchronization
 
 /// Receives the outcome of one produced message. Called on the producer's poll thread: return quickly.
 public protocol DeliveryHandler: AnyObject, Sendable {
@@ -14,6 +15,10 @@ public protocol DeliveryHandler: AnyObject, Sendable {
 public final class KafkaProducer: Sendable {
     private let client: RdKafkaClient
     private let pollThread: PollThread
+    /// librdkafka's handle for each topic produced to, created on first use. Producing by topic
+    /// name makes librdkafka look the topic up under its client-wide write lock for every message
+    /// (`rd_kafka_topic_new0`), which the worker's threads then contend for (issue 11).
+    private let topicHandles = Mutex<[String: OpaquePointer]>([:])
 
     /// - Parameter onFatal: called once if librdkafka reports a fatal error (e.g. an idempotence violation).
     public init(config: KafkaConfig, logger: Logger = Logger(label: "llmq.kafka.producer"),
@@ -33,6 +38,23 @@ public final class KafkaProducer: Sendable {
             while !shouldStop() {
                 rd_kafka_poll(client.handle, 100)
             }
+        }
+    }
+
+    deinit {
+        // Before the client (and with it `rd_kafka_destroy`) goes: librdkafka wants topic handles released first.
+        for handle in topicHandles.withLock({ Array($0.values) }) { rd_kafka_topic_destroy(handle) }
+    }
+
+    /// The topic handle for `name`, created on first use.
+    private func topicHandle(_ name: String) throws -> OpaquePointer {
+        try topicHandles.withLock { handles in
+            if let handle = handles[name] { return handle }
+            guard let handle = rd_kafka_topic_new(client.handle, name, nil) else {
+                throw KafkaError(code: .produce, rd_kafka_last_error())
+            }
+            handles[name] = handle
+            return handle
         }
     }
 
@@ -70,6 +92,7 @@ public final class KafkaProducer: Sendable {
     /// Enqueues a message without waiting; its outcome goes to `handler`.
     /// Throws at once when librdkafka refuses it (for example `_QUEUE_FULL`, `rdError` tells).
     public func produceNow(_ message: OutgoingMessage, handler: (any DeliveryHandler)?) throws {
+        let topic = try topicHandle(message.topic)
         let opaque = handler.map { Unmanaged<AnyObject>.passRetained($0).toOpaque() }
         var headers: OpaquePointer? = nil
         if !message.headers.isEmpty {
@@ -82,33 +105,31 @@ public final class KafkaProducer: Sendable {
                 }
             }
         }
-        let error: OpaquePointer? = message.topic.withCString { topic in
-            message.value.withUnsafeBytes { value in
-                withOptionalBytes(message.key) { key in
-                    // On the stack, not an array: this runs once per chunk event.
-                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { args in
-                        var count = 0
-                        func add(_ arg: rd_kafka_vu_t) {
-                            args.initializeElement(at: count, to: arg)
-                            count += 1
-                        }
-                        add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_TOPIC, u: .init(cstr: topic)))
-                        add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_VALUE, u: .init(mem: .init(ptr: UnsafeMutableRawPointer(mutating: value.baseAddress), size: value.count))))
-                        add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_MSGFLAGS, u: .init(i: RD_KAFKA_MSG_F_COPY)))
-                        if let key {
-                            add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_KEY, u: .init(mem: .init(ptr: UnsafeMutableRawPointer(mutating: key.baseAddress), size: key.count))))
-                        }
-                        if let partition = message.partition {
-                            add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_PARTITION, u: .init(i32: partition)))
-                        }
-                        if let opaque {
-                            add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_OPAQUE, u: .init(ptr: opaque)))
-                        }
-                        if let headers {
-                            add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_HEADERS, u: .init(headers: headers)))
-                        }
-                        return rd_kafka_produceva(client.handle, args.baseAddress, count)
+        let error: OpaquePointer? = message.value.withUnsafeBytes { value in
+            withOptionalBytes(message.key) { key in
+                // On the stack, not an array: this runs once per chunk event.
+                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { args in
+                    var count = 0
+                    func add(_ arg: rd_kafka_vu_t) {
+                        args.initializeElement(at: count, to: arg)
+                        count += 1
                     }
+                    add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_RKT, u: .init(rkt: topic)))
+                    add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_VALUE, u: .init(mem: .init(ptr: UnsafeMutableRawPointer(mutating: value.baseAddress), size: value.count))))
+                    add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_MSGFLAGS, u: .init(i: RD_KAFKA_MSG_F_COPY)))
+                    if let key {
+                        add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_KEY, u: .init(mem: .init(ptr: UnsafeMutableRawPointer(mutating: key.baseAddress), size: key.count))))
+                    }
+                    if let partition = message.partition {
+                        add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_PARTITION, u: .init(i32: partition)))
+                    }
+                    if let opaque {
+                        add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_OPAQUE, u: .init(ptr: opaque)))
+                    }
+                    if let headers {
+                        add(rd_kafka_vu_t(vtype: RD_KAFKA_VTYPE_HEADERS, u: .init(headers: headers)))
+                    }
+                    return rd_kafka_produceva(client.handle, args.baseAddress, count)
                 }
             }
         }
