@@ -26,6 +26,14 @@ public struct ChunkEvent: Sendable, Hashable {
         self.kind = kind
     }
 
+    /// `end` or `abort`: the stream's last event.
+    public var isFinal: Bool {
+        switch kind {
+        case .end, .abort: true
+        case .start, .delta: false
+        }
+    }
+
     public var typeName: String {
         switch kind {
         case .start: "start"

@@ -184,13 +184,3 @@ extension JobWindow {
         return record
     }
 }
-
-extension ChunkEvent {
-    /// `end` or `abort`: the stream's last event.
-    var isFinal: Bool {
-        switch kind {
-        case .end, .abort: true
-        default: false
-        }
-    }
-}

@@ -52,7 +52,7 @@ extension PhaseReport {
         }
         // Every stream ends exactly once, whatever happened to its job.
         for (streamID, events) in streams {
-            let terminals = events.filter { if case .end = $0.kind { true } else if case .abort = $0.kind { true } else { false } }
+            let terminals = events.filter(\.isFinal)
             if terminals.count > 1 { fail("stream \(streamID) ended \(terminals.count) times: \(terminals.map(\.typeName))") }
         }
         for (id, expectation) in expected.sorted(by: { $0.key < $1.key }) {
