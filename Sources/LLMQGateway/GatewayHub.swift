@@ -82,7 +82,7 @@ public final class GatewayHub: Sendable {
             state.withLock { state in
                 if state.window.apply(chunk: chunk, event: event, now: now) { Self.deliver(event, to: &state, last: false) }
                 if chunk.isFinal, let held = state.heldResults[chunk.jobID], held.streamID == chunk.streamID {
-                    Self.release(held, in: &state, now: now)
+                    Self.deliverResult(held.event, to: &state, now: now)
                 }
             }
         case topics.results:
@@ -101,9 +101,7 @@ public final class GatewayHub: Sendable {
                     state.heldResults[jobID] = held
                     return held
                 }
-                state.heldResults[jobID] = nil
-                state.window.apply(result: event, now: now)
-                Self.deliver(event, to: &state, last: true)
+                Self.deliverResult(event, to: &state, now: now)
                 return nil
             }
             if let held {
@@ -128,18 +126,20 @@ public final class GatewayHub: Sendable {
         }
     }
 
-    /// Delivers a held result (its stream's final event came, or the hold is over).
-    private static func release(_ held: HeldResult, in state: inout State, now: Int64) {
-        state.heldResults[held.event.jobID] = nil
-        state.window.apply(result: held.event, now: now)
-        deliver(held.event, to: &state, last: true)
+    /// Stores a job's result and ends its clients' streams with it; a result held for the job
+    /// before (an earlier copy) is dropped.
+    private static func deliverResult(_ event: HubEvent, to state: inout State, now: Int64) {
+        state.heldResults[event.jobID] = nil
+        state.window.apply(result: event, now: now)
+        deliver(event, to: &state, last: true)
     }
 
+    /// Delivers a held result whose hold is over, unless it was delivered (or replaced) meanwhile.
     private func releaseIfStillHeld(_ held: HeldResult) {
         let now = clock()
         state.withLock { state in
             guard state.heldResults[held.event.jobID]?.token == held.token else { return }
-            Self.release(held, in: &state, now: now)
+            Self.deliverResult(held.event, to: &state, now: now)
         }
     }
 
