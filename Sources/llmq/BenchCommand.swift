@@ -75,7 +75,6 @@ struct BenchCommand: AsyncParsableCommand {
         for name in scenarios where BenchScenario(rawValue: name) == nil {
             throw ValidationError("unknown scenario '\(name)'; one of: \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if let role, role != "ceiling-producer", role != "floor-client" { throw ValidationError("unknown role '\(role)'") }
         if let ratelimitRequestsPerSecond, ratelimitRequestsPerSecond < 1 { throw ValidationError("--ratelimit-requests-per-second must be 1 or more") }
         if let ratelimitTokensPerSecond, ratelimitTokensPerSecond < 0 { throw ValidationError("--ratelimit-tokens-per-second must be 0 or more") }
         if let ratelimitJobs, ratelimitJobs < 1 { throw ValidationError("--ratelimit-jobs must be 1 or more") }
