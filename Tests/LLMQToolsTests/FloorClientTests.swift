@@ -70,7 +70,7 @@ struct BenchChartFloorTests {
     }
 
     @Test func plainDrainHasFloorCeilingAndTarget() throws {
-        #expect(try cpuBars(variant: "no coalescing")
+        #expect(try cpuBars(variant: Benchmark.plainDrainVariant)
             == ["worker / 1,000 chunk events", "bare NIO client / 1,000 chunk events", "librdkafka alone / 1,000 msgs", "target: 3 × librdkafka"])
     }
 

@@ -43,7 +43,7 @@ struct BenchChart {
         if !cpu.isEmpty, row.scenario != BenchScenario.ceiling.rawValue, let ceilingCPU {
             cpu.append(Bar(label: Self.ceilingLabel, value: ceilingCPU, highlight: true))
             // The target is the plain drain's (a write per event), not the other drain rows'.
-            if row.scenario == BenchScenario.drain.rawValue, row.variant == "no coalescing" {
+            if row.scenario == BenchScenario.drain.rawValue, row.variant == Benchmark.plainDrainVariant {
                 cpu.append(Bar(label: "target: 3 × librdkafka", value: 3 * ceilingCPU, highlight: true))
             }
         }

@@ -3,6 +3,10 @@ import LLMQCore
 import LLMQTesting
 
 extension Benchmark {
+    /// The plain drain row's variant: a reply written event by event, no coalescing. Issue 11's
+    /// CPU target is this row's.
+    static let plainDrainVariant = "no coalescing"
+
     /// Scenario 2: a backlog of jobs, then one worker against a zero-latency stand-in. Measures the
     /// worker's own cost per chunk event. With `coalesceBytes > 0`, the same with chunk coalescing.
     /// With `oneWrite`, the stand-in writes each reply in one write (`llmq mock-llm --one-write`), so
@@ -50,7 +54,7 @@ extension Benchmark {
             let standInCPU = standInUsage.cpuSeconds(from: startMicros, to: endMicros)
             let events = chunkTally.count
 
-            let variant = coalesceBytes > 0 ? "worker.chunk_coalesce_bytes=\(coalesceBytes)" : oneWrite ? "no coalescing, each reply in one write" : "no coalescing"
+            let variant = coalesceBytes > 0 ? "worker.chunk_coalesce_bytes=\(coalesceBytes)" : oneWrite ? "no coalescing, each reply in one write" : Self.plainDrainVariant
             var row = BenchRow(scenario: .drain, variant: variant)
             row.add("jobs", Double(jobs))
             row.add("results succeeded", Double(resultTally.succeeded))
